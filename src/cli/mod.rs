@@ -54,6 +54,10 @@ pub enum Hl7Command {
         /// Text for MSA-3 (and the ERR segment's diagnostic when the code is not an accept).
         #[arg(long)]
         text: Option<String>,
+        /// The HL7 table 0357 error code for the ERR segment (e.g. 101 required field missing);
+        /// without it a NAK reports 207 (application internal error).
+        #[arg(long)]
+        error_code: Option<u16>,
     },
     /// Split a batch or stream into one message per output.
     Split {
@@ -104,9 +108,18 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // A reader that stops early (`| head`) is not an error.
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

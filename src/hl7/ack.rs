@@ -152,6 +152,29 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// The code with this table 0357 number, if there is one.
+    pub fn from_number(number: u16) -> Option<ErrorCode> {
+        use ErrorCode::*;
+        [
+            MessageAccepted,
+            SegmentSequenceError,
+            RequiredFieldMissing,
+            DataTypeError,
+            TableValueNotFound,
+            ValueTooLong,
+            UnsupportedMessageType,
+            UnsupportedEventCode,
+            UnsupportedProcessingId,
+            UnsupportedVersionId,
+            UnknownKeyIdentifier,
+            DuplicateKeyIdentifier,
+            ApplicationRecordLocked,
+            ApplicationInternalError,
+        ]
+        .into_iter()
+        .find(|c| c.code_and_text().0 == number)
+    }
+
     /// The numeric code and its text, as table 0357 gives them.
     pub fn code_and_text(self) -> (u16, &'static str) {
         match self {
@@ -300,9 +323,6 @@ pub fn build_ack(original: &Message<'_>, ack: &Ack) -> MessageBuf {
         if !value.is_empty() {
             let _ = out.set_raw(&format!("MSH-{n}"), &value);
         }
-    }
-    if !trigger.is_empty() && !modern {
-        // Before v2.4 MSH-9 has no structure component; keep the event for the sender's routing.
     }
     let _ = out.set("MSA-1", ack.code.as_str());
     let _ = out.set_raw("MSA-2", &raw(10));

@@ -10,7 +10,7 @@ use std::fmt;
 /// `offset` is the byte offset into the input given to the parser (after any UTF-8 BOM is
 /// counted, so it always points into the original bytes).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message} (at byte {offset}{location})", location = self.location_text())]
+#[error("{message} (byte {offset}{location})", location = self.location_text())]
 pub struct ParseError {
     /// 0-based index of the segment where the problem is, when it is inside a segment.
     pub segment_index: Option<usize>,
@@ -58,11 +58,10 @@ impl ParseError {
     fn location_text(&self) -> String {
         let mut out = String::new();
         if let (Some(index), Some(name)) = (self.segment_index, &self.segment) {
-            out.push_str(&format!(", segment {} ({name}", index + 1));
+            out.push_str(&format!(", segment {} {name}", index + 1));
             if let Some(field) = self.field {
-                out.push_str(&format!("-{field}"));
+                out.push_str(&format!(", field {name}-{field}"));
             }
-            out.push(')');
         }
         out
     }

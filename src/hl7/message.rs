@@ -405,6 +405,10 @@ mod tests {
         assert_eq!((e.segment_index, e.offset), (Some(2), 35));
         let e = err(b"\xEF\xBB\xBFMSH|^&&^|A");
         assert_eq!(e.offset, 3 + 4 + 2);
-        assert!(e.to_string().contains("at byte 9"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("(byte 9, segment 1 MSH, field MSH-2)"),
+            "{e}"
+        );
     }
 }
