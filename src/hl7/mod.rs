@@ -35,6 +35,8 @@ mod escape;
 mod json;
 mod message;
 mod path;
+#[cfg(test)]
+mod proptests;
 mod value;
 
 pub use ack::{Ack, AckCode, AckCondition, AckError, ErrorCode, Severity, build_ack};
