@@ -1,2 +1,11 @@
 //! The one integration-test binary: everything that opens a socket, runs the `ihub` binary or
 //! reads files outside the crate lives here, one module per area.
+
+// Samples and the ACKs `ihub hl7 ack` builds, validated strictly by hl7apy (skips without it).
+mod oracle_hl7apy;
+
+// `ihub send` and the MLLP codec over real sockets on 127.0.0.1:0.
+mod mllp_send;
+
+// `ihub hl7 get|json|ack|split` on files and standard input, exit codes and error text.
+mod cli_hl7;
