@@ -139,10 +139,8 @@ impl Delimiters {
             (None, Some(s)) => out.push(s),
             (None, None) => {}
         }
-        if let Some(t) = self.truncation {
-            if self.escape.is_some() && self.subcomponent.is_some() {
-                out.push(t);
-            }
+        if let (Some(t), Some(_), Some(_)) = (self.truncation, self.escape, self.subcomponent) {
+            out.push(t);
         }
         out
     }

@@ -68,14 +68,16 @@ fn decode_sequence(body: &[u8], d: &Delimiters, esc: u8, out: &mut Vec<u8>) -> b
         out.push(b);
         return true;
     }
-    if let [b'X', hex @ ..] = body {
-        if !hex.is_empty() && hex.len() % 2 == 0 && hex.iter().all(u8::is_ascii_hexdigit) {
-            out.extend(
-                hex.chunks_exact(2)
-                    .map(|pair| (hex_value(pair[0]) << 4) | hex_value(pair[1])),
-            );
-            return true;
-        }
+    if let [b'X', hex @ ..] = body
+        && !hex.is_empty()
+        && hex.len() % 2 == 0
+        && hex.iter().all(u8::is_ascii_hexdigit)
+    {
+        out.extend(
+            hex.chunks_exact(2)
+                .map(|pair| (hex_value(pair[0]) << 4) | hex_value(pair[1])),
+        );
+        return true;
     }
     false
 }

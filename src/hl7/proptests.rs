@@ -19,14 +19,18 @@ struct Model {
 
 fn delimiters() -> impl Strategy<Value = Delimiters> {
     let pool = b"|^~\\&#!@$%*+=:;?/".to_vec();
-    (proptest::sample::subsequence(pool, 6).prop_shuffle(), any::<bool>()).prop_map(|(c, truncation)| Delimiters {
-        field: c[0],
-        component: c[1],
-        repetition: c[2],
-        escape: Some(c[3]),
-        subcomponent: Some(c[4]),
-        truncation: truncation.then_some(c[5]),
-    })
+    (
+        proptest::sample::subsequence(pool, 6).prop_shuffle(),
+        any::<bool>(),
+    )
+        .prop_map(|(c, truncation)| Delimiters {
+            field: c[0],
+            component: c[1],
+            repetition: c[2],
+            escape: Some(c[3]),
+            subcomponent: Some(c[4]),
+            truncation: truncation.then_some(c[5]),
+        })
 }
 
 fn text() -> impl Strategy<Value = String> {
@@ -38,13 +42,23 @@ fn text() -> impl Strategy<Value = String> {
 }
 
 fn field() -> impl Strategy<Value = Field> {
-    proptest::collection::vec(proptest::collection::vec(proptest::collection::vec(text(), 1..3), 1..4), 1..3)
+    proptest::collection::vec(
+        proptest::collection::vec(proptest::collection::vec(text(), 1..3), 1..4),
+        1..3,
+    )
 }
 
 fn model() -> impl Strategy<Value = Model> {
-    let name = "[A-Z][A-Z][A-Z0-9]".prop_filter("not a header", |n| !matches!(n.as_str(), "MSH" | "FHS" | "BHS" | "BTS" | "FTS"));
+    let name = "[A-Z][A-Z][A-Z0-9]".prop_filter("not a header", |n| {
+        !matches!(n.as_str(), "MSH" | "FHS" | "BHS" | "BTS" | "FTS")
+    });
     let segment = (name, proptest::collection::vec(field(), 1..5));
-    (delimiters(), proptest::collection::vec(segment, 0..5)).prop_map(|(delimiters, segments)| Model { delimiters, segments })
+    (delimiters(), proptest::collection::vec(segment, 0..5)).prop_map(|(delimiters, segments)| {
+        Model {
+            delimiters,
+            segments,
+        }
+    })
 }
 
 /// Builds the model with the builder; returns the message and every (path, expected text).
@@ -61,7 +75,13 @@ fn build(model: &Model) -> (MessageBuf, Vec<(String, String)>) {
             for (r, rep) in field.iter().enumerate() {
                 for (c, comp) in rep.iter().enumerate() {
                     for (s, sub) in comp.iter().enumerate() {
-                        let path = format!("{name}[{occurrence}]-{}[{}].{}.{}", f + 1, r + 1, c + 1, s + 1);
+                        let path = format!(
+                            "{name}[{occurrence}]-{}[{}].{}.{}",
+                            f + 1,
+                            r + 1,
+                            c + 1,
+                            s + 1
+                        );
                         buf.set(&path, sub).unwrap();
                         expected.push((path, sub.clone()));
                     }
