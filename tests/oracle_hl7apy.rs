@@ -1,5 +1,5 @@
 //! Oracle: the sample messages, and the ACKs `ihub hl7 ack` builds for them, must pass strict
-//! validation by hl7apy (a Python HL7 library written independently of this crate), run through
+//! validation by hl7apy (a Python HL7 package written independently of this crate), run through
 //! `tests/oracle/hl7apy_validate.py`.
 //!
 //! Python is `$IHUB_PYTHON` if set (`.ci/run` points it at a venv with hl7apy), else `python3`.
