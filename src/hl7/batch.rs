@@ -100,8 +100,18 @@ pub fn parse_batch(input: &[u8]) -> Result<BatchFile<'_>, ParseError> {
     let mut start = 0usize;
     let mut count = 0usize;
     for end in memchr::memchr2_iter(b'\r', b'\n', body).chain(std::iter::once(body.len())) {
-        if end > start {
-            state.line(start, end, count)?;
+        // Captures of MLLP traffic keep the frame bytes: <VT> before MSH, <FS> after the last
+        // segment. They are not part of any segment.
+        let mut first = start;
+        while first < end && body[first] == 0x0B {
+            first += 1;
+        }
+        let mut last = end;
+        while last > first && body[last - 1] == 0x1C {
+            last -= 1;
+        }
+        if last > first {
+            state.line(first, last, count)?;
             count += 1;
         }
         start = end + 1;
@@ -393,6 +403,14 @@ mod tests {
         assert!(err("").contains("no HL7 message"));
         let e = parse_batch(format!("{M1}MSH|^~\\&|A|B|C|D|||").as_bytes()).unwrap_err();
         assert_eq!((e.field, e.offset), (Some(9), M1.len() + 19));
+    }
+
+    #[test]
+    fn mllp_frame_bytes_in_captures_are_ignored() {
+        let input = format!("\x0b{M1}\x1c\r\x0b{M2}\x1c\r");
+        let messages = parse_stream(input.as_bytes()).unwrap();
+        assert_eq!(messages.len(), 2);
+        assert_eq!(messages[1].to_bytes(), M2.as_bytes());
     }
 
     #[test]
