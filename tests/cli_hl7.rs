@@ -4,7 +4,10 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 fn ihub(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ihub")).args(args).output().expect("run ihub")
+    Command::new(env!("CARGO_BIN_EXE_ihub"))
+        .args(args)
+        .output()
+        .expect("run ihub")
 }
 
 fn ihub_stdin(args: &[&str], input: &[u8]) -> Output {
@@ -34,16 +37,33 @@ const ORU: &str = "MSH|^~\\&|LAB|HOSP|EHR|HOSP|20240101120000||ORU^R01^ORU_R01|C
 fn get_prints_one_line_per_path_and_message() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("two.hl7");
-    let second = ORU.replace("CTL1", "CTL2").replace("DOE^JANE", "ROE^RICHARD");
+    let second = ORU
+        .replace("CTL1", "CTL2")
+        .replace("DOE^JANE", "ROE^RICHARD");
     std::fs::write(&file, format!("{ORU}{}", second.replace('\r', "\n"))).unwrap();
-    let out = ihub(&["hl7", "get", file.to_str().unwrap(), "MSH-10", "PID-5.1", "PID-3[2].1", "OBX[2]-5", "PID-30"]);
+    let out = ihub(&[
+        "hl7",
+        "get",
+        file.to_str().unwrap(),
+        "MSH-10",
+        "PID-5.1",
+        "PID-3[2].1",
+        "OBX[2]-5",
+        "PID-30",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(stdout(&out), "CTL1\nDOE\n456\na&b\n\nCTL2\nROE\n456\na&b\n\n");
+    assert_eq!(
+        stdout(&out),
+        "CTL1\nDOE\n456\na&b\n\nCTL2\nROE\n456\na&b\n\n"
+    );
 }
 
 #[test]
 fn get_reads_standard_input() {
-    let out = ihub_stdin(&["hl7", "get", "-", "MSH-3", "MSH-1", "MSH-2"], ORU.as_bytes());
+    let out = ihub_stdin(
+        &["hl7", "get", "-", "MSH-3", "MSH-1", "MSH-2"],
+        ORU.as_bytes(),
+    );
     assert_eq!(stdout(&out), "LAB\n|\n^~\\&\n");
 }
 
@@ -55,7 +75,13 @@ fn get_reports_parse_errors_with_file_and_position() {
     let out = ihub(&["hl7", "get", file.to_str().unwrap(), "PID-5"]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.starts_with(&format!("error: {}:1:18: the message type (MSH-9) is missing", file.display())), "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "error: {}:1:18: the message type (MSH-9) is missing",
+            file.display()
+        )),
+        "{err}"
+    );
     assert!(out.stdout.is_empty());
 }
 
@@ -63,7 +89,11 @@ fn get_reports_parse_errors_with_file_and_position() {
 fn get_rejects_a_malformed_path_with_a_caret() {
     let out = ihub_stdin(&["hl7", "get", "-", "PID-3[2"], ORU.as_bytes());
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("PID-3[2\n         ^"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("PID-3[2\n         ^"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -75,14 +105,33 @@ fn get_over_a_batch_file_reads_its_messages() {
 
 #[test]
 fn ack_answers_each_message() {
-    let out = ihub_stdin(&["hl7", "ack", "-", "--code", "AR", "--text", "unknown patient", "--error-code", "204"], ORU.as_bytes());
+    let out = ihub_stdin(
+        &[
+            "hl7",
+            "ack",
+            "-",
+            "--code",
+            "AR",
+            "--text",
+            "unknown patient",
+            "--error-code",
+            "204",
+        ],
+        ORU.as_bytes(),
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let ack = stdout(&out);
     let segments: Vec<&str> = ack.split('\r').filter(|s| !s.is_empty()).collect();
     assert_eq!(segments.len(), 3, "{ack:?}");
-    assert!(segments[0].starts_with("MSH|^~\\&|EHR|HOSP|LAB|HOSP|"), "{ack:?}");
+    assert!(
+        segments[0].starts_with("MSH|^~\\&|EHR|HOSP|LAB|HOSP|"),
+        "{ack:?}"
+    );
     assert_eq!(segments[1], "MSA|AR|CTL1|unknown patient");
-    assert!(segments[2].starts_with("ERR|||204^Unknown key identifier^HL70357|E|"), "{ack:?}");
+    assert!(
+        segments[2].starts_with("ERR|||204^Unknown key identifier^HL70357|E|"),
+        "{ack:?}"
+    );
     let bad = ihub_stdin(&["hl7", "ack", "-", "--code", "ZZ"], ORU.as_bytes());
     assert_eq!(bad.status.code(), Some(1));
     assert!(stderr(&bad).contains("unknown acknowledgment code `ZZ`"));
@@ -102,15 +151,30 @@ fn json_nests_every_level() {
 fn split_writes_one_file_per_message() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("split");
-    let out = ihub(&["hl7", "split", "samples/batch.hl7", "--out", out_dir.to_str().unwrap()]);
+    let out = ihub(&[
+        "hl7",
+        "split",
+        "samples/batch.hl7",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let mut names: Vec<_> = std::fs::read_dir(&out_dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let mut names: Vec<_> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
     names.sort();
     assert_eq!(names, ["000001.hl7", "000002.hl7", "000003.hl7"]);
     let first = std::fs::read(out_dir.join("000001.hl7")).unwrap();
     assert!(first.starts_with(b"MSH|") && first.ends_with(b"\r"));
     assert!(!first.windows(3).any(|w| w == b"BHS" || w == b"FHS"));
-    let again = ihub(&["hl7", "split", "samples/batch.hl7", "--out", out_dir.to_str().unwrap()]);
+    let again = ihub(&[
+        "hl7",
+        "split",
+        "samples/batch.hl7",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
     assert_eq!(again.status.code(), Some(1), "refuses to overwrite");
 }
 
