@@ -12,3 +12,6 @@ mod mllp_send;
 
 // `ihub hl7 get|json|ack|split` on files and standard input, exit codes and error text.
 mod cli_hl7;
+
+// Every file of an external HL7 v2 corpus ($HL7_CORPUS_DIR) parses or fails cleanly (skips without it).
+mod conformance_corpus;
