@@ -29,7 +29,7 @@
 //! - `scan_memchr2`: the limit: every `\r` and `|` position of each message via
 //!   `memchr::memchr2_iter`, summed. No structure.
 //! - `ihub_parse_read`: `Message::parse` of each message, then `get_path` of MSH-10 and PID-5.1
-//!   (paths parsed once, outside the loop) and `segments_named("OBX").last()` → `field(5)`; the
+//!   (paths parsed once, outside the loop) and `segments_named("OBX").next_back()` → `field(5)`; the
 //!   raw lengths of the three values are summed into a checksum.
 //! - `ihub_parse_only`: `Message::parse` of each message, nothing read.
 //! - `ihub_parse_stream`: `parse_stream` over all messages concatenated into one buffer.
@@ -182,7 +182,7 @@ fn parse_read(messages: &[Vec<u8>], paths: &Paths) -> usize {
         let msg = Message::parse(black_box(m)).expect("corpus message parses");
         sum += msg.get_path(&paths.msh10).raw().len();
         sum += msg.get_path(&paths.pid51).raw().len();
-        if let Some(obx) = msg.segments_named("OBX").last() {
+        if let Some(obx) = msg.segments_named("OBX").next_back() {
             sum += obx.field(5).raw().len();
         }
     }

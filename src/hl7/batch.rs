@@ -5,8 +5,8 @@
 //! Either wrapper may be missing. Headers and trailers are kept, so a file can be written back
 //! as it came ([`BatchFile::to_bytes`]), and [`build_batch`] wraps new messages.
 //!
-//! Lines that cannot be segments (they start with something other than a letter or digit, such
-//! as `/* comment */` lines in hand-kept test files) are skipped between and inside messages.
+//! Comment lines (`/* … */`, `*`, `//`, `#`, as hand-kept test files have them) and blank lines
+//! are skipped; every other line belongs to a message or is an error, so nothing is dropped.
 
 use super::charset::Charset;
 use super::delimiters::Delimiters;
@@ -135,16 +135,19 @@ enum Kind {
     BatchTrailer,
     MessageHeader,
     Segment,
-    /// Blank lines, comments and other text that cannot be a segment.
+    /// Blank lines and comment lines (`/* … */`, `*`, `//`, `#`), which hand-kept test files put
+    /// between messages. Anything else is kept: a line that is not a proper segment inside a
+    /// message stays in it (as [`Message::parse`] keeps it), and before any message it is an error.
     Other,
 }
 
 fn kind(line: &[u8]) -> Kind {
-    match line.first() {
-        Some(b) if b.is_ascii_alphanumeric() => {}
-        _ => return Kind::Other,
-    }
-    if line.iter().all(|b| b.is_ascii_whitespace()) {
+    let text = line.trim_ascii_start();
+    if text.is_empty()
+        || [&b"/*"[..], b"*", b"//", b"#"]
+            .iter()
+            .any(|c| text.starts_with(c))
+    {
         return Kind::Other;
     }
     let named = |name: &[u8]| {
@@ -403,6 +406,17 @@ mod tests {
         assert!(err("").contains("no HL7 message"));
         let e = parse_batch(format!("{M1}MSH|^~\\&|A|B|C|D|||").as_bytes()).unwrap_err();
         assert_eq!((e.field, e.offset), (Some(9), M1.len() + 19));
+    }
+
+    #[test]
+    fn odd_lines_inside_a_message_are_kept() {
+        let input = format!("{M1}|||continued line\r{M2}");
+        let messages = parse_stream(input.as_bytes()).unwrap();
+        assert_eq!(messages[0].segment_count(), 4);
+        assert!(
+            err("  |||text\rMSH|^~\\&|A||||||ADT^A01|1")
+                .contains("received before a message header")
+        );
     }
 
     #[test]

@@ -37,6 +37,9 @@ impl<'a> Message<'a> {
     pub fn parse(input: &'a [u8]) -> Result<Message<'a>, ParseError> {
         let skip = if input.starts_with(BOM) { BOM.len() } else { 0 };
         let body = &input[skip..];
+        if !body.starts_with(b"MSH") {
+            return Message::from_spans(body, Vec::new()).map_err(|e| e.shifted(skip));
+        }
         let spans = scan_segments(body).map_err(|e| e.shifted(skip))?;
         if let Some(index) = spans
             .iter()
@@ -57,9 +60,14 @@ impl<'a> Message<'a> {
     pub(crate) fn from_spans(bytes: &'a [u8], spans: Vec<Span>) -> Result<Message<'a>, ParseError> {
         if !bytes.starts_with(b"MSH") {
             let shown: String = String::from_utf8_lossy(&bytes[..bytes.len().min(3)]).into_owned();
+            let hint = if bytes.starts_with(b"FHS") || bytes.starts_with(b"BHS") {
+                "; this is a batch file: read it as a batch (`ihub hl7 split`)"
+            } else {
+                ""
+            };
             return Err(ParseError::at(
                 0,
-                format!("a message must start with `MSH`, not `{shown}`"),
+                format!("a message must start with `MSH`, not `{shown}`{hint}"),
             ));
         }
         let (delimiters, _) =
@@ -137,15 +145,19 @@ impl<'a> Message<'a> {
             .map(|&(s, e)| Segment::new(&self.bytes[s as usize..e as usize], self.cx))
     }
 
-    /// Every segment in order.
-    pub fn segments(&self) -> impl Iterator<Item = Segment<'a>> + '_ {
+    /// Every segment in order (`.next_back()` gives the last one without walking the others).
+    pub fn segments(&self) -> impl DoubleEndedIterator<Item = Segment<'a>> + '_ {
         self.spans
             .iter()
             .map(|&(s, e)| Segment::new(&self.bytes[s as usize..e as usize], self.cx))
     }
 
-    /// Every segment with this name, in order (`"OBX"`).
-    pub fn segments_named<'s>(&'s self, name: &'s str) -> impl Iterator<Item = Segment<'a>> + 's {
+    /// Every segment with this name, in order (`"OBX"`); `.next_back()` finds the last one from
+    /// the end.
+    pub fn segments_named<'s>(
+        &'s self,
+        name: &'s str,
+    ) -> impl DoubleEndedIterator<Item = Segment<'a>> + 's {
         let sep = self.cx.delimiters.field;
         self.segments()
             .filter(move |seg| has_name(seg.raw(), name.as_bytes(), sep))
@@ -337,6 +349,10 @@ mod tests {
         assert!(m.get("ZZZ-1").unwrap().is_empty());
         assert!(m.get("PID-x").is_err());
         assert_eq!(m.segments_named("OBX").count(), 3);
+        assert_eq!(
+            m.segments_named("OBX").next_back().unwrap().field(1).text(),
+            "3"
+        );
     }
 
     #[test]
@@ -391,6 +407,8 @@ mod tests {
     fn not_a_message_is_an_error_not_a_guess() {
         assert!(err(b"").message.contains("must start with `MSH`"));
         assert!(err(b"PID|1").message.contains("must start with `MSH`"));
+        let batch = err(b"BHS|^~\\&\rMSH|^~\\&|A||||||ADT^A01|1\rMSH|^~\\&|A||||||ADT^A01|2");
+        assert!(batch.message.contains("batch file"), "{batch}");
         assert!(
             err(b"\nMSH|^~\\&|A")
                 .message
