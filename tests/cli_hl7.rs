@@ -185,3 +185,37 @@ fn bare_ihub_lists_the_subcommands() {
     let text = stdout(&out);
     assert!(text.contains("hl7") && text.contains("send"), "{text}");
 }
+
+#[test]
+fn get_streams_files_larger_than_its_read_buffer() {
+    // About 9 MB: several read chunks, with message boundaries falling anywhere in them.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big.hl7");
+    let filler = "X".repeat(3000);
+    let mut text = String::new();
+    for i in 0..3000 {
+        text.push_str(&format!(
+            "MSH|^~\\&|LAB|H|EHR|H|20240101||ORU^R01|C{i}|P|2.5\nPID|1||{i}\nOBX|1|TX|N||{filler}\n"
+        ));
+    }
+    std::fs::write(&file, &text).unwrap();
+    let out = ihub(&["hl7", "get", file.to_str().unwrap(), "MSH-10", "PID-3"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<String> = stdout(&out).lines().map(str::to_string).collect();
+    assert_eq!(lines.len(), 6000);
+    assert_eq!(
+        (lines[5998].as_str(), lines[5999].as_str()),
+        ("C2999", "2999")
+    );
+
+    // A broken header near the end: the error names the line in the whole file.
+    text.push_str("MSH|^~\\&|LAB|H|EHR|H|20240101||\nPID|1\n");
+    std::fs::write(&file, &text).unwrap();
+    let out = ihub(&["hl7", "get", file.to_str().unwrap(), "MSH-10"]);
+    assert_eq!(out.status.code(), Some(1));
+    let expected = format!(
+        "{}:9001:32: the message type (MSH-9) is missing",
+        file.display()
+    );
+    assert!(stderr(&out).contains(&expected), "{}", stderr(&out));
+}

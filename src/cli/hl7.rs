@@ -83,22 +83,117 @@ fn get(file: &FsPath, paths: &[String]) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    let bytes = read_input(file)?;
-    let messages = messages(file, &bytes)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
-    for message in &messages {
+    for_each_message(file, |message| {
         for path in &parsed {
-            let value = message.get_path(path);
-            match value.text() {
-                Cow::Borrowed(s) => out.write_all(s.as_bytes())?,
-                Cow::Owned(s) => out.write_all(s.as_bytes())?,
-            }
+            out.write_all(message.get_path(path).text().as_bytes())?;
             out.write_all(b"\n")?;
         }
-    }
+        Ok(())
+    })?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// How much of a file `for_each_message` reads at a time.
+const CHUNK_BYTES: u64 = 4 << 20;
+
+/// Calls `each` for every message of FILE, reading it in chunks that end where a message starts,
+/// so a file of any size is read with one small reused buffer and no per-message allocation
+/// beyond the parse. (Batch envelopes are checked within a chunk only: a BHS/BTS mismatch that
+/// spans chunks is not reported here, though `split` and `json`, which read whole files, do.)
+fn for_each_message(
+    file: &FsPath,
+    mut each: impl FnMut(&Message<'_>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut reader: Box<dyn Read> = if file.as_os_str() == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(
+            std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?,
+        )
+    };
+    let mut buf: Vec<u8> = Vec::with_capacity(2 * CHUNK_BYTES as usize);
+    let mut consumed = 0usize;
+    loop {
+        let read = reader
+            .by_ref()
+            .take(CHUNK_BYTES)
+            .read_to_end(&mut buf)
+            .with_context(|| format!("cannot read {}", display_name(file)))?;
+        let eof = (read as u64) < CHUNK_BYTES;
+        let cut = if eof {
+            buf.len()
+        } else {
+            match last_message_start(&buf) {
+                Some(cut) => cut,
+                None => continue, // one message larger than the buffer: read more of it
+            }
+        };
+        if cut > 0 || consumed == 0 {
+            let messages = hl7::parse_stream(&buf[..cut])
+                .map_err(|e| locate_error(file, &buf, consumed, e))?;
+            for message in &messages {
+                each(message)?;
+            }
+        }
+        if eof {
+            return Ok(());
+        }
+        buf.drain(..cut);
+        consumed += cut;
+    }
+}
+
+/// The offset of the last line that starts a message, if it is not the first line.
+fn last_message_start(buf: &[u8]) -> Option<usize> {
+    // Look in a growing window at the end: a whole-buffer reverse search for a line-end style
+    // the file does not use would scan every byte of every chunk.
+    let mut window = 64 * 1024;
+    loop {
+        let from = buf.len().saturating_sub(window);
+        let tail = &buf[from..];
+        let cr = memchr::memmem::rfind(tail, b"\rMSH");
+        let lf = memchr::memmem::rfind(tail, b"\nMSH");
+        if let Some(i) = cr.max(lf) {
+            return Some(from + i + 1);
+        }
+        if from == 0 {
+            return None;
+        }
+        window *= 4;
+    }
+}
+
+/// Turns a parse error in a chunk into `FILE:LINE:COL: …`, reading the file again up to the
+/// error to count lines (only on this error path, so the happy path never counts).
+fn locate_error(
+    file: &FsPath,
+    chunk: &[u8],
+    consumed: usize,
+    error: hl7::ParseError,
+) -> anyhow::Error {
+    let offset = consumed + error.offset;
+    let prefix = if consumed == 0 {
+        Some(chunk.to_vec())
+    } else if file.as_os_str() != "-" {
+        std::fs::read(file).ok()
+    } else {
+        None
+    };
+    match prefix {
+        Some(bytes) => {
+            let (line, column) = line_and_column(&bytes, offset);
+            let error = hl7::ParseError { offset, ..error };
+            anyhow::anyhow!("{}:{line}:{column}: {error}", display_name(file))
+        }
+        None => anyhow::anyhow!(
+            "{}: {} (byte {offset} of the input)",
+            display_name(file),
+            error.message
+        ),
+    }
 }
 
 fn json(file: &FsPath) -> anyhow::Result<ExitCode> {
