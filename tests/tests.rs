@@ -15,3 +15,6 @@ mod cli_hl7;
 
 // Every file of an external HL7 v2 corpus ($HL7_CORPUS_DIR) parses or fails cleanly (skips without it).
 mod conformance_corpus;
+
+// The MLLP listener: ordering, bad frames, slow senders, connection limits, TLS and mTLS.
+mod mllp_server;

@@ -88,7 +88,16 @@ pub enum ClientError {
         /// rustls' reason.
         source: rustls::Error,
     },
-    /// rustls refused the configuration itself (no usable protocol version for the provider).
+    /// A client certificate or its key (for mutual TLS) could not be read.
+    #[error("client certificate {}: {reason}", .path.display())]
+    ClientCertificate {
+        /// The certificate or key file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// rustls refused the configuration (no usable protocol version for the provider, or a key
+    /// that does not match its certificate).
     #[error("could not build the TLS client configuration")]
     TlsConfig {
         /// rustls' reason.
@@ -184,6 +193,45 @@ impl TlsClientConfig {
             .map_err(|source| ClientError::TlsConfig { source })?
             .with_root_certificates(roots)
             .with_no_client_auth();
+        Ok(Self {
+            config: Arc::new(config),
+            server_name: None,
+        })
+    }
+
+    /// Trusts the CAs in `ca` and presents the certificate chain in `cert` with the private key
+    /// in `key`, for servers that require client certificates (mutual TLS).
+    pub fn mutual(
+        ca: impl AsRef<Path>,
+        cert: impl AsRef<Path>,
+        key: impl AsRef<Path>,
+    ) -> Result<Self, ClientError> {
+        let roots = load_ca_pem(ca)?;
+        let (cert, key) = (cert.as_ref(), key.as_ref());
+        let chain = CertificateDer::pem_file_iter(cert)
+            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| ClientError::ClientCertificate {
+                path: cert.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+        if chain.is_empty() {
+            return Err(ClientError::ClientCertificate {
+                path: cert.to_path_buf(),
+                reason: "no CERTIFICATE found".into(),
+            });
+        }
+        let key_der = rustls_pki_types::PrivateKeyDer::from_pem_file(key).map_err(|e| {
+            ClientError::ClientCertificate {
+                path: key.to_path_buf(),
+                reason: format!("no usable private key ({e})"),
+            }
+        })?;
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|source| ClientError::TlsConfig { source })?
+            .with_root_certificates(roots)
+            .with_client_auth_cert(chain, key_der)
+            .map_err(|source| ClientError::TlsConfig { source })?;
         Ok(Self {
             config: Arc::new(config),
             server_name: None,

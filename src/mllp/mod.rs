@@ -11,6 +11,8 @@
 //!   size, tolerant of what real senders do (garbage between frames, a missing final CR).
 //! - [`client`]: [`MllpClient`], one connection (TCP or TLS) that sends a frame and waits for
 //!   the reply frame with a timeout. `ihub send` is built on it.
+//! - [`server`]: [`server::serve`], a bounded listener that hands each frame to a
+//!   [`FrameHandler`] and writes back its reply; [`tls`] builds its rustls configuration.
 //!
 //! ```
 //! use bytes::BytesMut;
@@ -25,9 +27,12 @@
 
 pub mod client;
 pub mod codec;
+pub mod server;
+pub mod tls;
 
 pub use client::{ClientError, MllpClient, TlsClientConfig, load_ca_pem};
 pub use codec::{CodecError, MllpCodec};
+pub use server::{FrameHandler, ListenerSettings};
 
 /// VT, the byte that opens a frame. Bytes before it belong to no frame and are skipped.
 pub const START_BLOCK: u8 = 0x0B;
