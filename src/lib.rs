@@ -4,8 +4,10 @@
 //! - [`hl7`]: the HL7 v2 message model: a zero-copy parser, paths such as `PID-3[2].4.2`,
 //!   escapes, character sets, the builder and serializer, ACK/NAK and batches. Pure: no I/O.
 //! - [`mllp`]: MLLP framing (`<VT> payload <FS><CR>`) as a tokio-util codec, and a client.
+//! - [`metrics`]: the name of every exported metric, and the Prometheus recorder.
 //! - [`cli`]: the `ihub` subcommands; `main.rs` only parses arguments and maps errors to exit codes.
 
 pub mod cli;
 pub mod hl7;
+pub mod metrics;
 pub mod mllp;
