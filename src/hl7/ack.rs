@@ -341,6 +341,75 @@ pub fn build_ack(original: &Message<'_>, ack: &Ack) -> MessageBuf {
     out
 }
 
+/// Answers input that did not parse as a message: `AE` when its header is readable (so the
+/// sender can match the NAK by MSA-2), `AR` when not even MSH-1/MSH-2 make sense. The ERR segment
+/// carries the parse error (code 102, data type error, for a readable header; 207 otherwise).
+pub fn build_nak(raw: &[u8], error: &super::ParseError) -> MessageBuf {
+    let body = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw);
+    let first_line = &body[..memchr::memchr2(b'\r', b'\n', body).unwrap_or(body.len())];
+    let header = first_line
+        .strip_prefix(b"MSH")
+        .and_then(|rest| super::Delimiters::parse(rest, 3).ok())
+        .map(|(delimiters, _)| {
+            (
+                delimiters,
+                super::value::Segment::new(
+                    first_line,
+                    super::value::Context {
+                        delimiters,
+                        charset: super::Charset::Unspecified,
+                    },
+                ),
+            )
+        });
+    let (code, error_code) = match header {
+        Some(_) => (AckCode::AE, ErrorCode::DataTypeError),
+        None => (AckCode::AR, ErrorCode::ApplicationInternalError),
+    };
+    let delimiters = header.map(|(d, _)| d).unwrap_or_default();
+    let mut out = MessageBuf::new(delimiters);
+    let text = |n: usize| {
+        header
+            .map(|(_, seg)| String::from_utf8_lossy(seg.field(n).raw()).into_owned())
+            .unwrap_or_default()
+    };
+    let version = text(12);
+    for (n, value) in [
+        (3, text(5)),
+        (4, text(6)),
+        (5, text(3)),
+        (6, text(4)),
+        (7, super::datetime::now_timestamp()),
+        (9, "ACK".to_string()),
+        (10, next_control_id()),
+        (11, text(11)),
+        (12, version.clone()),
+    ] {
+        if !value.is_empty() && !value.contains(['\r', '\n']) {
+            let _ = out.set_raw(&format!("MSH-{n}"), &value);
+        }
+    }
+    if text(11).is_empty() {
+        let _ = out.set("MSH-11", "P");
+    }
+    if version.is_empty() {
+        let _ = out.set("MSH-12", "2.5");
+    }
+    let _ = out.set("MSA-1", code.as_str());
+    let _ = out.set_raw("MSA-2", &text(10));
+    let diagnostic = error.to_string();
+    let _ = out.set("MSA-3", &diagnostic);
+    let ack_error = AckError {
+        code: error_code,
+        severity: Severity::Error,
+        diagnostic,
+        location: None,
+    };
+    let v25 = version.is_empty() || version_at_least(&version, 2, 5);
+    write_err(&mut out, &ack_error, v25);
+    out
+}
+
 /// Writes ERR: ERR-2/3/4/7/8 from v2.5 on, the ERR-1 composite (ELD) before.
 fn write_err(out: &mut MessageBuf, error: &AckError, v25: bool) {
     let (number, name) = error.code.code_and_text();
@@ -484,6 +553,27 @@ mod tests {
         let success = Message::parse(b"MSH|^~\\&|A|B|C|D|1||ADT^A01|9|P|2.5|||SU\r").unwrap();
         assert!(Ack::new(AckCode::CA).wanted(&success));
         assert!(!Ack::new(AckCode::CR).wanted(&success));
+    }
+
+    #[test]
+    fn unreadable_input_gets_a_nak() {
+        let raw = b"MSH|^~\\&|LAB|LF|EHR|EF|20240101||";
+        let error = Message::parse(raw).unwrap_err();
+        let nak = build_nak(raw, &error);
+        let m = nak.as_message();
+        assert_eq!(m.get("MSA-1").unwrap().text(), "AE");
+        assert_eq!(m.sending_application(), "EHR");
+        assert_eq!(m.receiving_application(), "LAB");
+        assert!(m.get("MSA-3").unwrap().text().contains("MSH-9"));
+        assert_eq!(m.get("ERR-3.1").unwrap().text(), "102");
+        let garbage = b"hello there";
+        let nak = build_nak(garbage, &Message::parse(garbage).unwrap_err());
+        assert_eq!(nak.get("MSA-1").unwrap().text(), "AR");
+        assert_eq!(nak.get("ERR-3.1").unwrap().text(), "207");
+        assert!(
+            Message::parse(nak.as_bytes()).is_ok(),
+            "the NAK itself is a valid message"
+        );
     }
 
     #[test]
