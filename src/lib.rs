@@ -5,9 +5,12 @@
 //!   escapes, character sets, the builder and serializer, ACK/NAK and batches. Pure: no I/O.
 //! - [`mllp`]: MLLP framing (`<VT> payload <FS><CR>`) as a tokio-util codec, and a client.
 //! - [`metrics`]: the name of every exported metric, and the Prometheus recorder.
+//! - [`destination`]: delivery to MLLP, HTTP and file destinations, each answer classified as
+//!   delivered, retry or reject, and the jittered exponential [`destination::RetryPolicy`].
 //! - [`cli`]: the `ihub` subcommands; `main.rs` only parses arguments and maps errors to exit codes.
 
 pub mod cli;
+pub mod destination;
 pub mod hl7;
 pub mod metrics;
 pub mod mllp;

@@ -18,3 +18,6 @@ mod conformance_corpus;
 
 // The MLLP listener: ordering, bad frames, slow senders, connection limits, TLS and mTLS.
 mod mllp_server;
+
+// Destinations (MLLP plain and TLS, HTTP, file) against real receivers: every Outcome they classify.
+mod destinations;
