@@ -7,6 +7,7 @@
 //! - [`metrics`]: the name of every exported metric, and the Prometheus recorder.
 //! - [`destination`]: delivery to MLLP, HTTP and file destinations, each answer classified as
 //!   delivered, retry or reject, and the jittered exponential [`destination::RetryPolicy`].
+//! - [`store`]: the durable store: messages, per-destination queues, group commit; redb or sled.
 //! - [`cli`]: the `ihub` subcommands; `main.rs` only parses arguments and maps errors to exit codes.
 
 pub mod cli;
@@ -14,3 +15,4 @@ pub mod destination;
 pub mod hl7;
 pub mod metrics;
 pub mod mllp;
+pub mod store;

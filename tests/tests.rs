@@ -21,3 +21,6 @@ mod mllp_server;
 
 // Destinations (MLLP plain and TLS, HTTP, file) against real receivers: every Outcome they classify.
 mod destinations;
+
+// The durable store on every backend in the build: data model, queues, pruning, group commit, kill -9.
+mod store;

@@ -1,0 +1,289 @@
+//! [`Store`]: the handle the engine, the API and the CLI hold. Opening, the write API (which
+//! goes through the writer thread) and shutdown live here; the read API is in `query.rs`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use tokio::sync::oneshot;
+
+use super::error::StoreError;
+use super::keys;
+use super::kv::{Batch, Kv, Table};
+use super::model::{Attempt, Backend, Durability, MessageId, NewMessage, NextStep, PrunePolicy};
+use super::ops::Counters;
+use super::record;
+use super::redb_kv::RedbKv;
+use super::writer::{Request, Writer};
+
+/// The schema this build reads and writes. Bump it (with a migration) when a key or record
+/// layout changes incompatibly.
+const SCHEMA_VERSION: u32 = 1;
+
+/// Messages deleted per writer request while pruning: small enough that accepts queued behind
+/// a prune wait for one short commit, not for the whole prune.
+const PRUNE_CHUNK: usize = 500;
+
+/// The durable message store: messages with every stage's content, per-destination FIFO queues,
+/// attempts, counts and the duplicate index.
+///
+/// Cheap to clone (an `Arc` inside); `Send + Sync`. Writes go to one writer thread that batches
+/// concurrent requests into one commit; reads go straight to the backend. Dropping the last
+/// clone stops the writer, makes everything durable and closes the database (blocking briefly),
+/// so the same directory can be opened again afterwards.
+#[derive(Clone)]
+pub struct Store {
+    pub(super) inner: Arc<Inner>,
+}
+
+pub(super) struct Inner {
+    pub(super) kv: Arc<dyn Kv>,
+    sender: Option<mpsc::Sender<Request>>,
+    writer: Option<JoinHandle<()>>,
+    commits: Arc<AtomicU64>,
+    backend: Backend,
+    dir: PathBuf,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Closing the channel ends the writer's loop; joining waits for its final sync and for
+        // its handle on the database, so the files are closed when the last Store is gone.
+        self.sender = None;
+        if let Some(writer) = self.writer.take()
+            && writer.join().is_err()
+        {
+            tracing::error!("Store writer thread panicked.");
+        }
+    }
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.inner.backend)
+            .field("dir", &self.inner.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens the store in `dir` (created if missing) with `backend`, recovering from a crash if
+    /// the last process died mid-write, and starts its writer thread.
+    ///
+    /// Each backend keeps its own file(s) in `dir` (`ihub.redb`, or `sled/`), so switching
+    /// backends starts from an empty store rather than misreading the other's files.
+    pub fn open(dir: &Path, backend: Backend) -> Result<Store, StoreError> {
+        let kv: Arc<dyn Kv> = match backend {
+            Backend::Redb => Arc::new(RedbKv::open(dir)?),
+            #[cfg(feature = "sled")]
+            Backend::Sled => Arc::new(super::sled_kv::SledKv::open(dir)?),
+        };
+        let counters = init_schema(kv.as_ref())?;
+        let commits = Arc::new(AtomicU64::new(0));
+        let (sender, receiver) = mpsc::channel();
+        let writer = Writer::new(Arc::clone(&kv), receiver, counters, Arc::clone(&commits));
+        let handle = std::thread::Builder::new()
+            .name("ihub-store-writer".into())
+            .spawn(move || writer.run())
+            .map_err(|e| StoreError::Open {
+                path: dir.to_path_buf(),
+                source: Arc::new(e),
+            })?;
+        tracing::debug!(backend = %backend, dir = %dir.display(), "Store opened.");
+        Ok(Store {
+            inner: Arc::new(Inner {
+                kv,
+                sender: Some(sender),
+                writer: Some(handle),
+                commits,
+                backend,
+                dir: dir.to_path_buf(),
+            }),
+        })
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        self.inner.backend
+    }
+
+    /// The store directory.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// Write transactions committed since open: with group commit this grows much more slowly
+    /// than the number of writes under concurrency (a test and a metric watch it).
+    pub fn commit_count(&self) -> u64 {
+        self.inner.commits.load(Ordering::Relaxed)
+    }
+
+    /// Sends a request to the writer and waits for its answer.
+    async fn request<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Request,
+    ) -> Result<T, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let sender = self.inner.sender.as_ref().ok_or(StoreError::WriterGone)?;
+        sender
+            .send(make(reply))
+            .map_err(|_| StoreError::WriterGone)?;
+        answer.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Stores a message and puts its deliveries at the tail of their destination queues.
+    /// Returns its id only when the message and its queue entries are durable (with
+    /// [`Durability::Sync`]; see [`Durability::Interval`] for the other). Concurrent callers
+    /// share one commit and one sync (group commit).
+    pub async fn accept(
+        &self,
+        msg: NewMessage,
+        durability: Durability,
+    ) -> Result<MessageId, StoreError> {
+        self.request(|reply| Request::Accept {
+            msg,
+            durability,
+            reply,
+        })
+        .await
+    }
+
+    /// Records a delivery attempt of `message_id` to `destination`, and moves its queue entry:
+    /// [`NextStep::Sent`] and [`NextStep::DeadLetter`] remove it and set that destination's
+    /// status; [`NextStep::RetryAt`] keeps its place with the new not-before time. The message's
+    /// own status follows (`Error` if any destination is dead, `Sent` when all are sent).
+    ///
+    /// Committed (visible) when this returns; durable within 200 ms or with the next durable
+    /// commit, whichever comes first: losing it in a crash means one more delivery of an already
+    /// sent message, which at-least-once delivery allows.
+    pub async fn record_attempt(
+        &self,
+        channel: &str,
+        destination: &str,
+        message_id: MessageId,
+        attempt: Attempt,
+        next: NextStep,
+    ) -> Result<(), StoreError> {
+        self.request(|reply| Request::Attempt {
+            channel: channel.to_owned(),
+            destination: destination.to_owned(),
+            id: message_id,
+            attempt,
+            next,
+            reply,
+        })
+        .await
+    }
+
+    /// Queues a message again at the tail: for every destination, or for one. A destination
+    /// where it is still queued keeps its place. Attempts start again from zero (the history is
+    /// kept).
+    pub async fn replay(&self, id: MessageId, destination: Option<&str>) -> Result<(), StoreError> {
+        self.request(|reply| Request::Replay {
+            id,
+            destination: destination.map(str::to_owned),
+            reply,
+        })
+        .await
+    }
+
+    /// Deletes the channel's messages that `policy` no longer keeps, oldest first, and returns
+    /// how many. Messages still queued are never deleted.
+    ///
+    /// The work is cut into chunks of 500 messages, each its own commit, so accepts are not held
+    /// up. Freed space is reused by new writes at once; the file itself shrinks only when that
+    /// is cheap enough: redb compacts when at least half of the file (and at least 8 MiB) is
+    /// free and no read is in progress, and readers wait while it runs; sled has no compaction
+    /// and frees segments in the background.
+    pub async fn prune(
+        &self,
+        channel: &str,
+        policy: &PrunePolicy,
+        now_ms: u64,
+    ) -> Result<u64, StoreError> {
+        let mut deleted = 0;
+        loop {
+            let (count, done) = self
+                .request(|reply| Request::Prune {
+                    channel: channel.to_owned(),
+                    policy: *policy,
+                    now_ms,
+                    limit: PRUNE_CHUNK,
+                    reply,
+                })
+                .await?;
+            deleted += count;
+            if done {
+                break;
+            }
+        }
+        if deleted > 0 {
+            // Pruning is rare: make the deletions durable now (one sync), then reclaim.
+            self.flush().await?;
+            let reclaimed = self.request(|reply| Request::Reclaim { reply }).await?;
+            tracing::debug!(channel, deleted, reclaimed, "Store pruned.");
+        }
+        Ok(deleted)
+    }
+
+    /// Makes everything committed so far durable (for shutdown, or before a backup).
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.request(|reply| Request::Flush { reply }).await
+    }
+}
+
+/// Checks the schema version (writing it into a new store) and loads the counters.
+fn init_schema(kv: &dyn Kv) -> Result<Counters, StoreError> {
+    let snapshot = kv.snapshot()?;
+    let schema = snapshot.get(Table::Meta, keys::META_SCHEMA)?;
+    let next_id = record::decode_counter(
+        "next message id",
+        snapshot.get(Table::Meta, keys::META_NEXT_ID)?.as_deref(),
+    )?;
+    let next_seq = record::decode_counter(
+        "next queue sequence",
+        snapshot.get(Table::Meta, keys::META_NEXT_SEQ)?.as_deref(),
+    )?;
+    drop(snapshot);
+    match schema {
+        Some(bytes) => {
+            let found = <[u8; 4]>::try_from(bytes.as_slice())
+                .map(u32::from_be_bytes)
+                .map_err(|_| StoreError::corrupt("schema version", "not 4 bytes"))?;
+            if found != SCHEMA_VERSION {
+                return Err(StoreError::Schema {
+                    found,
+                    expected: SCHEMA_VERSION,
+                });
+            }
+        }
+        None => {
+            let mut batch = Batch::default();
+            batch.changes.insert(
+                (Table::Meta, keys::META_SCHEMA.to_vec()),
+                Some(SCHEMA_VERSION.to_be_bytes().to_vec()),
+            );
+            kv.apply(batch, true)?;
+        }
+    }
+    // Ids and sequence numbers start at 1, so 0 never names a message.
+    Ok(Counters {
+        next_id: next_id.max(1),
+        next_seq: next_seq.max(1),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_is_clone_send_sync() {
+        fn assert_traits<T: Clone + Send + Sync + 'static>() {}
+        assert_traits::<Store>();
+        assert_traits::<StoreError>();
+    }
+}

@@ -1,0 +1,66 @@
+//! The durable store: messages with every stage's content, per-destination FIFO queues with
+//! retries and dead letters, attempts, counts, the duplicate index, and pruning.
+//!
+//! Everything persistent goes through [`Store`]. Its guarantee is the engine's: **acknowledged
+//! means durable**. [`Store::accept`] returns only after the message and its queue entries are
+//! on disk (fsync), and concurrent accepts share one commit and one sync (group commit), so
+//! durability costs one disk sync per batch, not per message.
+//!
+//! Layers, bottom up:
+//! - `kv`: a small ordered key-value seam (named tables, get, range scans both ways, atomic
+//!   batches with a durability flag), with two backends: `redb_kv` (the default) and `sled_kv`
+//!   (cargo feature `sled`; made durable by an explicit fdatasync, see its docs).
+//! - `keys`: big-endian key encodings, so range scans walk queues and histories in order.
+//! - `record`: the stored records (JSON metadata; bulk bytes kept as separate raw values).
+//! - `ops`: the write operations, with every index and counter kept in the same batch.
+//! - `writer`: the writer thread and its group commit.
+//! - `handle` and `query`: the [`Store`] API, writes and reads.
+//! - `model`: the public types; no storage-crate type appears in this module's API, so a
+//!   PostgreSQL backend can sit behind the same API later.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), ihub::store::StoreError> {
+//! use ihub::store::*;
+//!
+//! let store = Store::open(std::path::Path::new("data"), Backend::Redb)?;
+//! let id = store
+//!     .accept(
+//!         NewMessage {
+//!             channel: "adt".into(),
+//!             peer: "10.0.0.5:51234".into(),
+//!             received_at_ms: 1_700_000_000_000,
+//!             raw: b"MSH|^~\\&|...".to_vec(),
+//!             meta: MessageMeta::default(),
+//!             status: MessageStatus::Queued,
+//!             error: None,
+//!             transformed: None,
+//!             deliveries: vec![NewDelivery { destination: "ehr".into(), payload: b"MSH|...".to_vec() }],
+//!         },
+//!         Durability::Sync,
+//!     )
+//!     .await?; // on disk now: safe to send the ACK
+//! let head = store.next_delivery("adt", "ehr")?.expect("queued");
+//! assert_eq!(head.message_id, id);
+//! # Ok(()) }
+//! ```
+
+mod error;
+mod handle;
+mod keys;
+mod kv;
+mod model;
+mod ops;
+mod query;
+mod record;
+mod redb_kv;
+#[cfg(feature = "sled")]
+mod sled_kv;
+mod writer;
+
+pub use error::{Source, StoreError};
+pub use handle::Store;
+pub use model::{
+    Attempt, Backend, ChannelCounts, Delivery, DeliveryStatus, Durability, MessageFilter,
+    MessageId, MessageMeta, MessageStatus, MessageSummary, NewDelivery, NewMessage, NextStep,
+    PrunePolicy, QueueStats, StoredDelivery, StoredMessage, UnknownBackend, UnknownStatus,
+};

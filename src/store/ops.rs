@@ -1,0 +1,505 @@
+//! The store's write operations, each applied to a [`Tx`]: an overlay that reads through the
+//! changes of the requests before it in the same group commit, then the committed state.
+//!
+//! The writer thread runs these one request at a time. A request that fails leaves nothing
+//! behind (its staged changes are dropped), so one bad request does not spoil the group's
+//! commit; a request that succeeds has its changes merged into the group's batch, which is
+//! committed once for everyone.
+//!
+//! Every index and counter is maintained here, in the same batch as the record it describes,
+//! so after a crash they are exactly as consistent as the records.
+
+use std::collections::{BTreeMap, HashSet};
+use std::ops::ControlFlow;
+
+use super::error::StoreError;
+use super::keys;
+use super::kv::{Batch, Change, KeyRange, Snapshot, Table};
+use super::model::{
+    Attempt, DeliveryStatus, MessageId, MessageStatus, NewMessage, NextStep, PrunePolicy,
+};
+use super::record::{self, DestRecord, MessageRecord, QueueEntry};
+
+/// The writer's persisted counters. Kept in memory by the one writer (so no read-modify-write
+/// race exists) and written into every batch that advances them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Counters {
+    /// The next message id.
+    pub(crate) next_id: MessageId,
+    /// The next queue sequence number.
+    pub(crate) next_seq: u64,
+}
+
+impl Counters {
+    fn take_id(&mut self) -> MessageId {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    fn take_seq(&mut self) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        seq
+    }
+}
+
+/// One request's view and staging area: reads see its own staged changes first, then the
+/// group's batch so far, then the committed snapshot.
+pub(crate) struct Tx<'a> {
+    snapshot: &'a dyn Snapshot,
+    batch: &'a Batch,
+    staged: BTreeMap<(Table, Vec<u8>), Change>,
+}
+
+impl<'a> Tx<'a> {
+    pub(crate) fn new(snapshot: &'a dyn Snapshot, batch: &'a Batch) -> Self {
+        Tx {
+            snapshot,
+            batch,
+            staged: BTreeMap::new(),
+        }
+    }
+
+    /// The changes this request made, for merging into the group's batch.
+    pub(crate) fn into_staged(self) -> BTreeMap<(Table, Vec<u8>), Change> {
+        self.staged
+    }
+
+    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let full = (table, key.to_vec());
+        if let Some(change) = self.staged.get(&full) {
+            return Ok(change.clone());
+        }
+        if let Some(change) = self.batch.changes.get(&full) {
+            return Ok(change.clone());
+        }
+        self.snapshot.get(table, key)
+    }
+
+    fn put(&mut self, table: Table, key: impl Into<Vec<u8>>, value: Vec<u8>) {
+        self.staged.insert((table, key.into()), Some(value));
+    }
+
+    fn delete(&mut self, table: Table, key: impl Into<Vec<u8>>) {
+        self.staged.insert((table, key.into()), None);
+    }
+
+    fn record(&self, id: MessageId) -> Result<Option<MessageRecord>, StoreError> {
+        match self.get(Table::Messages, &keys::message(id))? {
+            None => Ok(None),
+            Some(bytes) => record::from_json(|| format!("message {id}"), &bytes).map(Some),
+        }
+    }
+
+    fn put_record(&mut self, id: MessageId, record: &MessageRecord) -> Result<(), StoreError> {
+        let bytes = record::to_json("message", record)?;
+        self.put(Table::Messages, keys::message(id), bytes);
+        Ok(())
+    }
+
+    /// Adds `delta` to a counter in the `counts` table (saturating at zero: a counter is a
+    /// convenience for the dashboard, and must never make a request fail).
+    fn add_count(&mut self, key: Vec<u8>, delta: i64) -> Result<(), StoreError> {
+        let current = record::decode_counter("count", self.get(Table::Counts, &key)?.as_deref())?;
+        let next = current.saturating_add_signed(delta);
+        self.put(Table::Counts, key, next.to_be_bytes().to_vec());
+        Ok(())
+    }
+
+    fn put_counters(&mut self, counters: &Counters) {
+        self.put(
+            Table::Meta,
+            keys::META_NEXT_ID,
+            counters.next_id.to_be_bytes().to_vec(),
+        );
+        self.put(
+            Table::Meta,
+            keys::META_NEXT_SEQ,
+            counters.next_seq.to_be_bytes().to_vec(),
+        );
+    }
+
+    /// Moves a message to `status`, keeping the status index and the counts in step.
+    fn set_status(
+        &mut self,
+        id: MessageId,
+        record: &mut MessageRecord,
+        status: MessageStatus,
+    ) -> Result<(), StoreError> {
+        if record.status == status {
+            return Ok(());
+        }
+        self.delete(
+            Table::ByStatus,
+            keys::by_status(&record.channel, record.status, id)?,
+        );
+        self.put(
+            Table::ByStatus,
+            keys::by_status(&record.channel, status, id)?,
+            Vec::new(),
+        );
+        self.add_count(keys::count_status(&record.channel, record.status)?, -1)?;
+        self.add_count(keys::count_status(&record.channel, status)?, 1)?;
+        record.status = status;
+        Ok(())
+    }
+
+    /// Puts a message at the tail of one destination's queue.
+    fn enqueue(
+        &mut self,
+        counters: &mut Counters,
+        id: MessageId,
+        record: &mut MessageRecord,
+        index: usize,
+        now_ms: u64,
+    ) -> Result<(), StoreError> {
+        let dest_index = u16::try_from(index)
+            .map_err(|_| StoreError::Invalid("more than 65535 destinations".into()))?;
+        let seq = counters.take_seq();
+        let channel = record.channel.clone();
+        let Some(dest) = record.destinations.get_mut(index) else {
+            return Err(StoreError::corrupt(
+                format!("message {id}"),
+                "destination index out of range",
+            ));
+        };
+        let entry = QueueEntry {
+            message_id: id,
+            dest_index,
+            attempts: 0,
+            not_before_ms: 0,
+            enqueued_at_ms: now_ms,
+            control_id: record.meta.control_id.clone(),
+        };
+        dest.status = DeliveryStatus::Queued;
+        dest.queue_seq = Some(seq);
+        dest.not_before_ms = Some(0);
+        let queue_key = keys::queue(&channel, &dest.name, seq)?;
+        let count_key = keys::count_queue(&channel, &dest.name)?;
+        self.put(
+            Table::Queue,
+            queue_key,
+            record::to_json("queue entry", &entry)?,
+        );
+        self.add_count(count_key, 1)
+    }
+}
+
+/// Stores a new message with its queue entries. Returns its id.
+pub(crate) fn accept(
+    tx: &mut Tx<'_>,
+    counters: &mut Counters,
+    msg: NewMessage,
+    now_ms: u64,
+) -> Result<MessageId, StoreError> {
+    let mut seen = HashSet::new();
+    for delivery in &msg.deliveries {
+        if !seen.insert(delivery.destination.as_str()) {
+            return Err(StoreError::Invalid(format!(
+                "two deliveries to destination {:?} in one message",
+                delivery.destination
+            )));
+        }
+    }
+    let id = counters.take_id();
+    let status = if msg.deliveries.is_empty() {
+        msg.status
+    } else {
+        MessageStatus::Queued
+    };
+    let mut record = MessageRecord {
+        channel: msg.channel,
+        peer: msg.peer,
+        received_at_ms: msg.received_at_ms,
+        updated_at_ms: now_ms,
+        meta: msg.meta,
+        status,
+        error: msg.error,
+        transformed: msg.transformed.is_some(),
+        destinations: msg
+            .deliveries
+            .iter()
+            .map(|d| DestRecord {
+                name: d.destination.clone(),
+                status: DeliveryStatus::Queued,
+                attempts: 0,
+                queue_seq: None,
+                not_before_ms: None,
+            })
+            .collect(),
+    };
+    let key = keys::message(id);
+    tx.put(Table::Raw, key, msg.raw);
+    if let Some(transformed) = msg.transformed {
+        tx.put(Table::Transformed, key, transformed);
+    }
+    for (index, delivery) in msg.deliveries.into_iter().enumerate() {
+        let dest_index = u16::try_from(index)
+            .map_err(|_| StoreError::Invalid("more than 65535 destinations".into()))?;
+        tx.put(
+            Table::Payloads,
+            keys::payload(id, dest_index),
+            delivery.payload,
+        );
+        // Queue age counts from now, by the writer's clock (the received time is the caller's).
+        tx.enqueue(counters, id, &mut record, index, now_ms)?;
+    }
+    let channel = record.channel.clone();
+    tx.put(
+        Table::ByTime,
+        keys::by_time(&channel, record.received_at_ms, id)?,
+        Vec::new(),
+    );
+    tx.put(
+        Table::ByStatus,
+        keys::by_status(&channel, status, id)?,
+        Vec::new(),
+    );
+    if !record.meta.control_id.is_empty() {
+        tx.put(
+            Table::ByControl,
+            keys::by_control(&channel, &record.meta.control_id, id)?,
+            record.received_at_ms.to_be_bytes().to_vec(),
+        );
+    }
+    tx.add_count(keys::count_status(&channel, status)?, 1)?;
+    tx.put_record(id, &record)?;
+    tx.put_counters(counters);
+    Ok(id)
+}
+
+/// Records one delivery attempt and moves the queue entry as `next` says.
+pub(crate) fn record_attempt(
+    tx: &mut Tx<'_>,
+    channel: &str,
+    destination: &str,
+    id: MessageId,
+    attempt: &Attempt,
+    next: NextStep,
+    now_ms: u64,
+) -> Result<(), StoreError> {
+    let not_queued = || StoreError::NotQueued {
+        id,
+        destination: destination.to_owned(),
+    };
+    let mut record = tx.record(id)?.ok_or(StoreError::NotFound(id))?;
+    if record.channel != channel {
+        return Err(not_queued());
+    }
+    let index =
+        record
+            .destination_index(destination)
+            .ok_or_else(|| StoreError::UnknownDestination {
+                id,
+                destination: destination.to_owned(),
+            })?;
+    let dest_index = u16::try_from(index).map_err(|_| not_queued())?;
+    let Some(dest) = record.destinations.get_mut(index) else {
+        return Err(not_queued());
+    };
+    let seq = dest.queue_seq.ok_or_else(not_queued)?;
+    let queue_key = keys::queue(channel, destination, seq)?;
+    let entry_bytes = tx.get(Table::Queue, &queue_key)?.ok_or_else(not_queued)?;
+    let mut entry: QueueEntry =
+        record::from_json(|| format!("queue entry of message {id}"), &entry_bytes)?;
+
+    tx.put(
+        Table::Attempts,
+        keys::attempt(id, dest_index, dest.attempts),
+        record::encode_attempt(attempt)?,
+    );
+    dest.attempts = dest.attempts.saturating_add(1);
+    match next {
+        NextStep::RetryAt(not_before_ms) => {
+            entry.attempts = entry.attempts.saturating_add(1);
+            entry.not_before_ms = not_before_ms;
+            dest.not_before_ms = Some(not_before_ms);
+            tx.put(
+                Table::Queue,
+                queue_key,
+                record::to_json("queue entry", &entry)?,
+            );
+        }
+        NextStep::Sent | NextStep::DeadLetter => {
+            dest.queue_seq = None;
+            dest.not_before_ms = None;
+            dest.status = if next == NextStep::Sent {
+                DeliveryStatus::Sent
+            } else {
+                DeliveryStatus::Error
+            };
+            tx.delete(Table::Queue, queue_key);
+            tx.add_count(keys::count_queue(channel, destination)?, -1)?;
+            if next == NextStep::DeadLetter {
+                let reason = attempt.error.as_deref().unwrap_or("gave up");
+                record.error = Some(format!("destination {destination}: {reason}"));
+            }
+        }
+    }
+    if let Some(status) = record.derived_status() {
+        tx.set_status(id, &mut record, status)?;
+    }
+    record.updated_at_ms = now_ms;
+    tx.put_record(id, &record)
+}
+
+/// Puts a message back at the tail of one destination's queue, or of all of them. A
+/// destination that is still queued keeps its place (replaying it twice does not send twice).
+pub(crate) fn replay(
+    tx: &mut Tx<'_>,
+    counters: &mut Counters,
+    id: MessageId,
+    destination: Option<&str>,
+    now_ms: u64,
+) -> Result<(), StoreError> {
+    let mut record = tx.record(id)?.ok_or(StoreError::NotFound(id))?;
+    if record.destinations.is_empty() {
+        return Err(StoreError::NothingToReplay(id));
+    }
+    let targets: Vec<usize> =
+        match destination {
+            Some(name) => vec![record.destination_index(name).ok_or_else(|| {
+                StoreError::UnknownDestination {
+                    id,
+                    destination: name.to_owned(),
+                }
+            })?],
+            None => (0..record.destinations.len()).collect(),
+        };
+    for index in targets {
+        let queued = record
+            .destinations
+            .get(index)
+            .is_some_and(|d| d.queue_seq.is_some());
+        if !queued {
+            tx.enqueue(counters, id, &mut record, index, now_ms)?;
+        }
+    }
+    if let Some(status) = record.derived_status() {
+        tx.set_status(id, &mut record, status)?;
+        if status != MessageStatus::Error {
+            record.error = None;
+        }
+    }
+    record.updated_at_ms = now_ms;
+    tx.put_record(id, &record)?;
+    tx.put_counters(counters);
+    Ok(())
+}
+
+/// Deletes up to `limit` prunable messages of `channel`, oldest first. Returns how many were
+/// deleted and whether the scan reached messages that the policy keeps (then there is nothing
+/// more to prune; otherwise the caller asks again, so one prune never holds the writer long).
+pub(crate) fn prune_chunk(
+    tx: &mut Tx<'_>,
+    channel: &str,
+    policy: &PrunePolicy,
+    now_ms: u64,
+    limit: usize,
+) -> Result<(u64, bool), StoreError> {
+    let age_cutoff = policy.max_age_ms.map(|age| now_ms.saturating_sub(age));
+    let error_cutoff = policy
+        .error_max_age_ms
+        .map(|age| now_ms.saturating_sub(age));
+    let mut total = 0u64;
+    for status in MessageStatus::ALL {
+        total += record::decode_counter(
+            "count",
+            tx.get(Table::Counts, &keys::count_status(channel, status)?)?
+                .as_deref(),
+        )?;
+    }
+    // The oldest `excess` messages are beyond the newest `max_messages`.
+    let excess = policy
+        .max_messages
+        .map_or(0, |keep| total.saturating_sub(keep));
+    if age_cutoff.is_none() && excess == 0 && error_cutoff.is_none() {
+        return Ok((0, true));
+    }
+
+    let snapshot = tx.snapshot;
+    let mut position = 0u64;
+    let mut deleted = 0u64;
+    let mut done = true;
+    let mut failure = None;
+    let range = KeyRange::prefix(&keys::by_time_prefix(channel)?);
+    snapshot.scan(Table::ByTime, &range, false, &mut |key, _| {
+        let Some((at_ms, id)) = keys::tail_time_id(key) else {
+            return Ok(ControlFlow::Continue(()));
+        };
+        let too_old = age_cutoff.is_some_and(|cutoff| at_ms < cutoff);
+        let beyond = position < excess;
+        position += 1;
+        // Everything from here on is newer: if no rule can reach this message, none can reach
+        // the rest.
+        if !too_old && !beyond && error_cutoff.is_none_or(|cutoff| at_ms >= cutoff) {
+            return Ok(ControlFlow::Break(()));
+        }
+        let Some(record) = tx.record(id)? else {
+            return Ok(ControlFlow::Continue(()));
+        };
+        if record.is_pending() {
+            return Ok(ControlFlow::Continue(()));
+        }
+        let prunable = match error_cutoff {
+            Some(cutoff) if record.status == MessageStatus::Error => at_ms < cutoff,
+            _ => too_old || beyond,
+        };
+        if prunable {
+            if let Err(e) = delete_message(tx, id, &record) {
+                failure = Some(e);
+                return Ok(ControlFlow::Break(()));
+            }
+            deleted += 1;
+            if deleted >= limit as u64 {
+                done = false;
+                return Ok(ControlFlow::Break(()));
+            }
+        }
+        Ok(ControlFlow::Continue(()))
+    })?;
+    match failure {
+        Some(e) => Err(e),
+        None => Ok((deleted, done)),
+    }
+}
+
+/// Deletes a message, its bulk bytes, attempts and index entries.
+fn delete_message(
+    tx: &mut Tx<'_>,
+    id: MessageId,
+    record: &MessageRecord,
+) -> Result<(), StoreError> {
+    let key = keys::message(id);
+    tx.delete(Table::Messages, key);
+    tx.delete(Table::Raw, key);
+    if record.transformed {
+        tx.delete(Table::Transformed, key);
+    }
+    for (index, dest) in record.destinations.iter().enumerate() {
+        let dest_index = u16::try_from(index)
+            .map_err(|_| StoreError::corrupt(format!("message {id}"), "too many destinations"))?;
+        tx.delete(Table::Payloads, keys::payload(id, dest_index));
+        // Attempts are numbered 0..attempts, so they are deleted by key without a scan.
+        for number in 0..dest.attempts {
+            tx.delete(Table::Attempts, keys::attempt(id, dest_index, number));
+        }
+    }
+    let channel = &record.channel;
+    tx.delete(
+        Table::ByTime,
+        keys::by_time(channel, record.received_at_ms, id)?,
+    );
+    tx.delete(
+        Table::ByStatus,
+        keys::by_status(channel, record.status, id)?,
+    );
+    if !record.meta.control_id.is_empty() {
+        tx.delete(
+            Table::ByControl,
+            keys::by_control(channel, &record.meta.control_id, id)?,
+        );
+    }
+    tx.add_count(keys::count_status(channel, record.status)?, -1)
+}

@@ -1,0 +1,353 @@
+//! The read side of [`Store`]: messages, lists, queue heads, counts, duplicates.
+//!
+//! Reads do not go through the writer thread: each call opens a snapshot of the backend (a redb
+//! read transaction, which never blocks and is never blocked by the writer) and reads what it
+//! needs. They are plain `fn`s because a read costs microseconds to a few milliseconds, like a
+//! `HashMap` lookup behind a lock, not like network I/O.
+
+use std::ops::ControlFlow;
+
+use super::error::StoreError;
+use super::handle::Store;
+use super::keys;
+use super::kv::{KeyRange, Snapshot, Table};
+use super::model::{
+    ChannelCounts, Delivery, MessageFilter, MessageId, MessageStatus, MessageSummary, QueueStats,
+    StoredDelivery, StoredMessage,
+};
+use super::record::{self, MessageRecord, QueueEntry};
+
+fn read_record(
+    snapshot: &dyn Snapshot,
+    id: MessageId,
+) -> Result<Option<MessageRecord>, StoreError> {
+    match snapshot.get(Table::Messages, &keys::message(id))? {
+        None => Ok(None),
+        Some(bytes) => record::from_json(|| format!("message {id}"), &bytes).map(Some),
+    }
+}
+
+fn summary(id: MessageId, record: MessageRecord) -> MessageSummary {
+    MessageSummary {
+        id,
+        channel: record.channel,
+        peer: record.peer,
+        received_at_ms: record.received_at_ms,
+        meta: record.meta,
+        status: record.status,
+        error: record.error,
+    }
+}
+
+/// Whether a record passes every filter field (the channel is checked too, because the
+/// unindexed path scans every channel).
+fn matches(record: &MessageRecord, filter: &MessageFilter) -> bool {
+    filter.channel.as_ref().is_none_or(|c| *c == record.channel)
+        && filter.status.is_none_or(|s| s == record.status)
+        && filter
+            .message_type
+            .as_ref()
+            .is_none_or(|t| *t == record.meta.message_type)
+        && filter
+            .control_id
+            .as_ref()
+            .is_none_or(|c| *c == record.meta.control_id)
+        && filter
+            .since_ms
+            .is_none_or(|since| record.received_at_ms >= since)
+}
+
+/// Turns a queue entry into a [`Delivery`] by reading its payload.
+fn delivery(
+    snapshot: &dyn Snapshot,
+    destination: &str,
+    entry: QueueEntry,
+) -> Result<Delivery, StoreError> {
+    let payload = snapshot
+        .get(
+            Table::Payloads,
+            &keys::payload(entry.message_id, entry.dest_index),
+        )?
+        .ok_or_else(|| {
+            StoreError::corrupt(
+                format!("payload of message {}", entry.message_id),
+                "missing",
+            )
+        })?;
+    Ok(Delivery {
+        message_id: entry.message_id,
+        destination: destination.to_owned(),
+        payload,
+        attempts: entry.attempts,
+        not_before_ms: entry.not_before_ms,
+        control_id: entry.control_id,
+    })
+}
+
+fn decode_entry(value: &[u8]) -> Result<QueueEntry, StoreError> {
+    record::from_json(|| "queue entry".to_owned(), value)
+}
+
+impl Store {
+    /// Everything stored about one message: raw and transformed content, metadata, peer,
+    /// times, status, error, and per destination its status, payload and every attempt.
+    /// `None` when there is no such message (never stored, or pruned).
+    pub fn message(&self, id: MessageId) -> Result<Option<StoredMessage>, StoreError> {
+        let snapshot = self.inner.kv.snapshot()?;
+        let snapshot = snapshot.as_ref();
+        let Some(record) = read_record(snapshot, id)? else {
+            return Ok(None);
+        };
+        let key = keys::message(id);
+        let raw = snapshot.get(Table::Raw, &key)?.ok_or_else(|| {
+            StoreError::corrupt(format!("raw content of message {id}"), "missing")
+        })?;
+        let transformed = if record.transformed {
+            snapshot.get(Table::Transformed, &key)?
+        } else {
+            None
+        };
+        let mut destinations = Vec::with_capacity(record.destinations.len());
+        for (index, dest) in record.destinations.iter().enumerate() {
+            let dest_index = u16::try_from(index).map_err(|_| {
+                StoreError::corrupt(format!("message {id}"), "too many destinations")
+            })?;
+            let payload = snapshot
+                .get(Table::Payloads, &keys::payload(id, dest_index))?
+                .unwrap_or_default();
+            let mut attempts = Vec::with_capacity(dest.attempts as usize);
+            snapshot.scan(
+                Table::Attempts,
+                &KeyRange::prefix(&keys::attempts_prefix(id, dest_index)),
+                false,
+                &mut |_, value| {
+                    attempts.push(record::decode_attempt(id, value)?);
+                    Ok(ControlFlow::Continue(()))
+                },
+            )?;
+            destinations.push(StoredDelivery {
+                destination: dest.name.clone(),
+                status: dest.status,
+                payload,
+                attempts,
+                not_before_ms: dest.not_before_ms.filter(|_| dest.queue_seq.is_some()),
+            });
+        }
+        Ok(Some(StoredMessage {
+            id,
+            channel: record.channel,
+            peer: record.peer,
+            received_at_ms: record.received_at_ms,
+            updated_at_ms: record.updated_at_ms,
+            raw,
+            meta: record.meta,
+            status: record.status,
+            error: record.error,
+            transformed,
+            destinations,
+        }))
+    }
+
+    /// Messages matching `filter`, newest first, at most `filter.limit` (default 100).
+    ///
+    /// With a channel, an index narrows the scan: the control-id index when `control_id` is
+    /// set, else the status index when `status` is set, else the channel's time index (which
+    /// also stops at `since_ms`). Without a channel every message is scanned newest first until
+    /// the limit is reached, which is fine for a dashboard but slow on a large store with a
+    /// rare filter.
+    pub fn list(&self, filter: &MessageFilter) -> Result<Vec<MessageSummary>, StoreError> {
+        let limit = filter.effective_limit();
+        let mut out = Vec::new();
+        if limit == 0 {
+            return Ok(out);
+        }
+        let snapshot = self.inner.kv.snapshot()?;
+        let snapshot = snapshot.as_ref();
+
+        let Some(channel) = &filter.channel else {
+            snapshot.scan(
+                Table::Messages,
+                &KeyRange::prefix(&[]),
+                true,
+                &mut |key, value| {
+                    let Some(id) = keys::read_u64(key) else {
+                        return Ok(ControlFlow::Continue(()));
+                    };
+                    let record: MessageRecord =
+                        record::from_json(|| format!("message {id}"), value)?;
+                    if matches(&record, filter) {
+                        out.push(summary(id, record));
+                    }
+                    Ok(if out.len() >= limit {
+                        ControlFlow::Break(())
+                    } else {
+                        ControlFlow::Continue(())
+                    })
+                },
+            )?;
+            return Ok(out);
+        };
+
+        // Index entries end with the message id; the record decides the other filters.
+        let (table, prefix) = if let Some(control_id) = &filter.control_id {
+            (
+                Table::ByControl,
+                keys::by_control_prefix(channel, control_id)?,
+            )
+        } else if let Some(status) = filter.status {
+            (Table::ByStatus, keys::by_status_prefix(channel, status)?)
+        } else {
+            (Table::ByTime, keys::by_time_prefix(channel)?)
+        };
+        let by_time = table == Table::ByTime;
+        snapshot.scan(table, &KeyRange::prefix(&prefix), true, &mut |key, _| {
+            if by_time
+                && let (Some(since), Some((at_ms, _))) = (filter.since_ms, keys::tail_time_id(key))
+                && at_ms < since
+            {
+                // The time index is in time order: everything after this is older.
+                return Ok(ControlFlow::Break(()));
+            }
+            let Some(id) = keys::tail_u64(key) else {
+                return Ok(ControlFlow::Continue(()));
+            };
+            if let Some(record) = read_record(snapshot, id)?
+                && matches(&record, filter)
+            {
+                out.push(summary(id, record));
+            }
+            Ok(if out.len() >= limit {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            })
+        })?;
+        Ok(out)
+    }
+
+    /// The head of a destination's FIFO queue, even when its not-before time is still in the
+    /// future: an ordered worker sleeps until then rather than send the next message first.
+    pub fn next_delivery(
+        &self,
+        channel: &str,
+        destination: &str,
+    ) -> Result<Option<Delivery>, StoreError> {
+        let snapshot = self.inner.kv.snapshot()?;
+        let snapshot = snapshot.as_ref();
+        let mut head = None;
+        snapshot.scan(
+            Table::Queue,
+            &KeyRange::prefix(&keys::queue_prefix(channel, destination)?),
+            false,
+            &mut |_, value| {
+                head = Some(decode_entry(value)?);
+                Ok(ControlFlow::Break(()))
+            },
+        )?;
+        head.map(|entry| delivery(snapshot, destination, entry))
+            .transpose()
+    }
+
+    /// Up to `limit` entries of a destination's queue that are due at `now_ms`, in queue
+    /// order, skipping those waiting for a retry time: for destinations with `ordered = false`.
+    pub fn ready_deliveries(
+        &self,
+        channel: &str,
+        destination: &str,
+        now_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let snapshot = self.inner.kv.snapshot()?;
+        let snapshot = snapshot.as_ref();
+        let mut ready = Vec::new();
+        if limit == 0 {
+            return Ok(ready);
+        }
+        snapshot.scan(
+            Table::Queue,
+            &KeyRange::prefix(&keys::queue_prefix(channel, destination)?),
+            false,
+            &mut |_, value| {
+                let entry = decode_entry(value)?;
+                if entry.not_before_ms <= now_ms {
+                    ready.push(delivery(snapshot, destination, entry)?);
+                }
+                Ok(if ready.len() >= limit {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                })
+            },
+        )?;
+        Ok(ready)
+    }
+
+    /// A destination queue's depth (a counter, no scan) and when its oldest entry was queued.
+    pub fn queue_stats(&self, channel: &str, destination: &str) -> Result<QueueStats, StoreError> {
+        let snapshot = self.inner.kv.snapshot()?;
+        let snapshot = snapshot.as_ref();
+        let depth = record::decode_counter(
+            "queue depth",
+            snapshot
+                .get(Table::Counts, &keys::count_queue(channel, destination)?)?
+                .as_deref(),
+        )?;
+        let mut oldest = None;
+        snapshot.scan(
+            Table::Queue,
+            &KeyRange::prefix(&keys::queue_prefix(channel, destination)?),
+            false,
+            &mut |_, value| {
+                oldest = Some(decode_entry(value)?.enqueued_at_ms);
+                Ok(ControlFlow::Break(()))
+            },
+        )?;
+        Ok(QueueStats {
+            depth,
+            oldest_enqueued_ms: oldest,
+        })
+    }
+
+    /// How many of the channel's stored messages are in each status (counters, no scan).
+    pub fn channel_counts(&self, channel: &str) -> Result<ChannelCounts, StoreError> {
+        let snapshot = self.inner.kv.snapshot()?;
+        let mut counts = ChannelCounts::default();
+        for status in MessageStatus::ALL {
+            let value = snapshot.get(Table::Counts, &keys::count_status(channel, status)?)?;
+            counts.set(
+                status,
+                record::decode_counter("message count", value.as_deref())?,
+            );
+        }
+        Ok(counts)
+    }
+
+    /// The newest message of `channel` with this control id received at or after `since_ms`:
+    /// the duplicate check. An empty control id never matches (no MSH-10, no identity).
+    pub fn find_duplicate(
+        &self,
+        channel: &str,
+        control_id: &str,
+        since_ms: u64,
+    ) -> Result<Option<MessageId>, StoreError> {
+        if control_id.is_empty() {
+            return Ok(None);
+        }
+        let snapshot = self.inner.kv.snapshot()?;
+        let mut found = None;
+        snapshot.scan(
+            Table::ByControl,
+            &KeyRange::prefix(&keys::by_control_prefix(channel, control_id)?),
+            true,
+            &mut |key, value| {
+                let at_ms = keys::read_u64(value).unwrap_or(0);
+                if at_ms >= since_ms {
+                    found = keys::tail_u64(key);
+                    return Ok(ControlFlow::Break(()));
+                }
+                Ok(ControlFlow::Continue(()))
+            },
+        )?;
+        Ok(found)
+    }
+}

@@ -1,0 +1,1195 @@
+//! The durable store against real directories, on every backend in the build: redb always, and
+//! sled too with `--features sled`. Each scenario is one `async fn` taking the backend; the
+//! `backend_tests!` macro instantiates them as `store::redb::*` and `store::sled::*`.
+//!
+//! Also here: the kill -9 test (a child process, this very test binary, accepts from 8 tasks and
+//! prints `ACK <id>` after each accept returns; the parent SIGKILLs it and checks every printed
+//! id is on disk), and an ignored throughput measurement (`store::measure_accepts`).
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ihub::store::*;
+
+const CHANNEL: &str = "lab";
+
+/// Milliseconds since the epoch.
+fn now_ms() -> u64 {
+    u64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
+}
+
+/// A message with every field set; `n` makes the content unique. The raw bytes include a NUL,
+/// 0xFF, quotes and backslashes, to prove bulk bytes are stored byte for byte.
+fn message(channel: &str, n: u64, received_at_ms: u64, destinations: &[&str]) -> NewMessage {
+    NewMessage {
+        channel: channel.to_owned(),
+        peer: format!("10.1.2.3:{}", 40_000 + n),
+        received_at_ms,
+        raw: format!("MSH|^~\\&|LAB|HOSP|EHR|HOSP|20260101||ORU^R01|CTRL{n}|P|2.5\r\"\x00\u{ff}")
+            .into_bytes(),
+        meta: MessageMeta {
+            message_type: "ORU".into(),
+            trigger: "R01".into(),
+            control_id: format!("CTRL{n}"),
+            patient_id: format!("MRN{n}"),
+        },
+        status: MessageStatus::Queued,
+        error: None,
+        transformed: Some(format!("transformed {n}").into_bytes()),
+        deliveries: destinations
+            .iter()
+            .map(|d| NewDelivery {
+                destination: (*d).to_owned(),
+                payload: format!("{d} payload {n}").into_bytes(),
+            })
+            .collect(),
+    }
+}
+
+fn attempt(ok: bool, error: Option<&str>) -> Attempt {
+    Attempt {
+        at_ms: now_ms(),
+        ok,
+        response: Some(b"MSH|^~\\&|ACK\rMSA|AA|1\r\x00".to_vec()),
+        error: error.map(str::to_owned),
+        duration_ms: 12,
+    }
+}
+
+fn open(dir: &Path, backend: Backend) -> Store {
+    Store::open(dir, backend).unwrap()
+}
+
+async fn round_trip(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), backend);
+    let new = message(CHANNEL, 1, 1_000, &["archive", "ehr"]);
+    let id = store.accept(new.clone(), Durability::Sync).await.unwrap();
+    assert!(id >= 1);
+
+    let stored = store.message(id).unwrap().expect("stored");
+    assert_eq!(stored.id, id);
+    assert_eq!(stored.channel, new.channel);
+    assert_eq!(stored.peer, new.peer);
+    assert_eq!(stored.received_at_ms, 1_000);
+    assert!(stored.updated_at_ms >= now_ms() - 60_000);
+    assert_eq!(stored.raw, new.raw);
+    assert_eq!(stored.meta, new.meta);
+    assert_eq!(stored.status, MessageStatus::Queued);
+    assert_eq!(stored.error, None);
+    assert_eq!(stored.transformed, new.transformed);
+    assert_eq!(stored.destinations.len(), 2);
+    for (stored, new) in stored.destinations.iter().zip(&new.deliveries) {
+        assert_eq!(stored.destination, new.destination);
+        assert_eq!(stored.payload, new.payload);
+        assert_eq!(stored.status, DeliveryStatus::Queued);
+        assert_eq!(stored.not_before_ms, Some(0));
+        assert!(stored.attempts.is_empty());
+    }
+
+    // A message with no destinations keeps the pipeline's status and error.
+    let mut failed = message(CHANNEL, 2, 2_000, &[]);
+    failed.status = MessageStatus::Error;
+    failed.error = Some("PID-3 missing".into());
+    failed.transformed = None;
+    let failed_id = store
+        .accept(failed.clone(), Durability::Sync)
+        .await
+        .unwrap();
+    assert!(failed_id > id, "ids increase");
+    let stored = store.message(failed_id).unwrap().unwrap();
+    assert_eq!(stored.status, MessageStatus::Error);
+    assert_eq!(stored.error.as_deref(), Some("PID-3 missing"));
+    assert_eq!(stored.transformed, None);
+    assert!(stored.destinations.is_empty());
+
+    assert_eq!(store.message(failed_id + 100).unwrap(), None);
+
+    // Two deliveries to one destination are refused, and the refusal does not disturb others.
+    let bad = message(CHANNEL, 3, 3_000, &["ehr", "ehr"]);
+    assert!(matches!(
+        store.accept(bad, Durability::Sync).await,
+        Err(StoreError::Invalid(_))
+    ));
+    let next = store
+        .accept(message(CHANNEL, 4, 4_000, &[]), Durability::Sync)
+        .await
+        .unwrap();
+    assert!(next > failed_id);
+}
+
+async fn list_filters(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), backend);
+    let mut ids = Vec::new();
+    for n in 0..10u64 {
+        let channel = if n % 2 == 0 { "even" } else { "odd" };
+        let mut msg = message(channel, n, 1_000 + n, &[]);
+        msg.status = if n < 6 {
+            MessageStatus::Filtered
+        } else {
+            MessageStatus::Error
+        };
+        if n == 4 {
+            msg.meta.message_type = "ADT".into();
+        }
+        ids.push(store.accept(msg, Durability::Sync).await.unwrap());
+    }
+    let list = |filter: MessageFilter| -> Vec<u64> {
+        store
+            .list(&filter)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.id)
+            .collect()
+    };
+    let channel = |c: &str| MessageFilter {
+        channel: Some(c.into()),
+        ..MessageFilter::default()
+    };
+
+    // Newest first, per channel and overall.
+    assert_eq!(
+        list(channel("even")),
+        vec![ids[8], ids[6], ids[4], ids[2], ids[0]]
+    );
+    let all: Vec<u64> = ids.iter().rev().copied().collect();
+    assert_eq!(list(MessageFilter::default()), all);
+    // Status: through the status index (with a channel) and by scanning (without).
+    assert_eq!(
+        list(MessageFilter {
+            status: Some(MessageStatus::Error),
+            ..channel("even")
+        }),
+        vec![ids[8], ids[6]]
+    );
+    assert_eq!(
+        list(MessageFilter {
+            status: Some(MessageStatus::Error),
+            ..MessageFilter::default()
+        }),
+        vec![ids[9], ids[8], ids[7], ids[6]]
+    );
+    // Type, control id, since, limit.
+    assert_eq!(
+        list(MessageFilter {
+            message_type: Some("ADT".into()),
+            ..channel("even")
+        }),
+        vec![ids[4]]
+    );
+    assert_eq!(
+        list(MessageFilter {
+            control_id: Some("CTRL5".into()),
+            ..channel("odd")
+        }),
+        vec![ids[5]]
+    );
+    assert!(
+        list(MessageFilter {
+            control_id: Some("CTRL5".into()),
+            ..channel("even")
+        })
+        .is_empty()
+    );
+    assert_eq!(
+        list(MessageFilter {
+            since_ms: Some(1_005),
+            ..channel("odd")
+        }),
+        vec![ids[9], ids[7], ids[5]]
+    );
+    assert_eq!(
+        list(MessageFilter {
+            since_ms: Some(1_005),
+            status: Some(MessageStatus::Filtered),
+            ..channel("odd")
+        }),
+        vec![ids[5]]
+    );
+    assert_eq!(
+        list(MessageFilter {
+            limit: Some(2),
+            ..MessageFilter::default()
+        }),
+        vec![ids[9], ids[8]]
+    );
+    assert!(list(channel("nobody")).is_empty());
+
+    // Summaries carry the metadata, not the content.
+    let summary = &store.list(&channel("odd")).unwrap()[0];
+    assert_eq!(summary.meta.control_id, "CTRL9");
+    assert_eq!(summary.status, MessageStatus::Error);
+    assert_eq!(summary.received_at_ms, 1_009);
+}
+
+async fn counts(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), backend);
+    let queued = store
+        .accept(message(CHANNEL, 1, 1, &["a", "b"]), Durability::Sync)
+        .await
+        .unwrap();
+    let mut filtered = message(CHANNEL, 2, 2, &[]);
+    filtered.status = MessageStatus::Filtered;
+    store.accept(filtered, Durability::Sync).await.unwrap();
+    store
+        .accept(message("other", 3, 3, &["a"]), Durability::Sync)
+        .await
+        .unwrap();
+    let counts = store.channel_counts(CHANNEL).unwrap();
+    assert_eq!((counts.queued, counts.filtered, counts.total()), (1, 1, 2));
+
+    // One destination sent: still queued. Both: sent.
+    store
+        .record_attempt(CHANNEL, "a", queued, attempt(true, None), NextStep::Sent)
+        .await
+        .unwrap();
+    assert_eq!(store.channel_counts(CHANNEL).unwrap().queued, 1);
+    assert_eq!(store.queue_stats(CHANNEL, "a").unwrap().depth, 0);
+    assert_eq!(store.queue_stats(CHANNEL, "b").unwrap().depth, 1);
+    store
+        .record_attempt(CHANNEL, "b", queued, attempt(true, None), NextStep::Sent)
+        .await
+        .unwrap();
+    let counts = store.channel_counts(CHANNEL).unwrap();
+    assert_eq!((counts.queued, counts.sent, counts.filtered), (0, 1, 1));
+    assert_eq!(
+        store.message(queued).unwrap().unwrap().status,
+        MessageStatus::Sent
+    );
+    assert_eq!(store.channel_counts("other").unwrap().queued, 1);
+    assert_eq!(
+        store.channel_counts("nobody").unwrap(),
+        ChannelCounts::default()
+    );
+}
+
+async fn fifo_per_destination(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), backend);
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        ids.push(
+            store
+                .accept(
+                    message(CHANNEL, n, 1_000 + n, &["a", "b"]),
+                    Durability::Sync,
+                )
+                .await
+                .unwrap(),
+        );
+    }
+    let stats = store.queue_stats(CHANNEL, "a").unwrap();
+    assert_eq!(stats.depth, 5);
+    assert!(stats.oldest_enqueued_ms.is_some());
+    // Draining "a" does not move "b".
+    for (n, id) in ids.iter().enumerate() {
+        let head = store.next_delivery(CHANNEL, "a").unwrap().unwrap();
+        assert_eq!(head.message_id, *id);
+        assert_eq!(head.destination, "a");
+        assert_eq!(head.payload, format!("a payload {n}").into_bytes());
+        assert_eq!(head.control_id, format!("CTRL{n}"));
+        assert_eq!(head.attempts, 0);
+        store
+            .record_attempt(CHANNEL, "a", *id, attempt(true, None), NextStep::Sent)
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.next_delivery(CHANNEL, "a").unwrap(), None);
+    assert_eq!(
+        store.queue_stats(CHANNEL, "a").unwrap(),
+        QueueStats {
+            depth: 0,
+            oldest_enqueued_ms: None
+        }
+    );
+    assert_eq!(
+        store
+            .next_delivery(CHANNEL, "b")
+            .unwrap()
+            .unwrap()
+            .message_id,
+        ids[0]
+    );
+    let ready = store.ready_deliveries(CHANNEL, "b", now_ms(), 3).unwrap();
+    assert_eq!(
+        ready.iter().map(|d| d.message_id).collect::<Vec<_>>(),
+        ids[..3].to_vec()
+    );
+    // A second report for a message no longer queued is refused.
+    assert!(matches!(
+        store
+            .record_attempt(CHANNEL, "a", ids[0], attempt(true, None), NextStep::Sent)
+            .await,
+        Err(StoreError::NotQueued { .. })
+    ));
+    assert!(matches!(
+        store
+            .record_attempt(CHANNEL, "zz", ids[0], attempt(true, None), NextStep::Sent)
+            .await,
+        Err(StoreError::UnknownDestination { .. })
+    ));
+    assert!(matches!(
+        store
+            .record_attempt(CHANNEL, "a", 9_999, attempt(true, None), NextStep::Sent)
+            .await,
+        Err(StoreError::NotFound(9_999))
+    ));
+}
+
+async fn retry_keeps_position(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), backend);
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        ids.push(
+            store
+                .accept(message(CHANNEL, n, 1_000 + n, &["ehr"]), Durability::Sync)
+                .await
+                .unwrap(),
+        );
+    }
+    let later = now_ms() + 60_000;
+    store
+        .record_attempt(
+            CHANNEL,
+            "ehr",
+            ids[0],
+            attempt(false, Some("AE: try later")),
+            NextStep::RetryAt(later),
+        )
+        .await
+        .unwrap();
+    // Still the head, with its new time and attempt count: an ordered worker waits for it.
+    let head = store.next_delivery(CHANNEL, "ehr").unwrap().unwrap();
+    assert_eq!(head.message_id, ids[0]);
+    assert_eq!(head.not_before_ms, later);
+    assert_eq!(head.attempts, 1);
+    // An unordered worker skips it.
+    let ready = store
+        .ready_deliveries(CHANNEL, "ehr", now_ms(), 10)
+        .unwrap();
+    assert_eq!(
+        ready.iter().map(|d| d.message_id).collect::<Vec<_>>(),
+        vec![ids[1], ids[2]]
+    );
+    assert_eq!(
+        store
+            .ready_deliveries(CHANNEL, "ehr", later, 10)
+            .unwrap()
+            .len(),
+        3
+    );
+
+    let stored = store.message(ids[0]).unwrap().unwrap();
+    assert_eq!(stored.status, MessageStatus::Queued);
+    let dest = &stored.destinations[0];
+    assert_eq!(dest.status, DeliveryStatus::Queued);
+    assert_eq!(dest.not_before_ms, Some(later));
+    assert_eq!(dest.attempts.len(), 1);
+    assert_eq!(dest.attempts[0].error.as_deref(), Some("AE: try later"));
+    assert_eq!(
+        dest.attempts[0].response.as_deref(),
+        Some(&b"MSH|^~\\&|ACK\rMSA|AA|1\r\x00"[..])
+    );
+    assert_eq!(store.queue_stats(CHANNEL, "ehr").unwrap().depth, 3);
+}
+
+async fn dead_letter_and_replay(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), backend);
+    let first = store
+        .accept(
+            message(CHANNEL, 1, 1_000, &["ehr", "archive"]),
+            Durability::Sync,
+        )
+        .await
+        .unwrap();
+    let second = store
+        .accept(message(CHANNEL, 2, 2_000, &["ehr"]), Durability::Sync)
+        .await
+        .unwrap();
+    for step in [NextStep::RetryAt(1), NextStep::DeadLetter] {
+        store
+            .record_attempt(
+                CHANNEL,
+                "ehr",
+                first,
+                attempt(false, Some("AR: unknown patient")),
+                step,
+            )
+            .await
+            .unwrap();
+    }
+    store
+        .record_attempt(
+            CHANNEL,
+            "archive",
+            first,
+            attempt(true, None),
+            NextStep::Sent,
+        )
+        .await
+        .unwrap();
+    let stored = store.message(first).unwrap().unwrap();
+    assert_eq!(stored.status, MessageStatus::Error);
+    assert_eq!(
+        stored.error.as_deref(),
+        Some("destination ehr: AR: unknown patient")
+    );
+    assert_eq!(stored.destinations[0].status, DeliveryStatus::Error);
+    assert_eq!(stored.destinations[0].attempts.len(), 2);
+    assert_eq!(stored.destinations[0].not_before_ms, None);
+    assert_eq!(stored.destinations[1].status, DeliveryStatus::Sent);
+    assert_eq!(store.channel_counts(CHANNEL).unwrap().error, 1);
+    // The dead letter left the queue: the next message is the head now.
+    assert_eq!(
+        store
+            .next_delivery(CHANNEL, "ehr")
+            .unwrap()
+            .unwrap()
+            .message_id,
+        second
+    );
+
+    // Replay puts it at the tail, with a fresh attempt count and the history kept.
+    store.replay(first, Some("ehr")).await.unwrap();
+    let stored = store.message(first).unwrap().unwrap();
+    assert_eq!(stored.status, MessageStatus::Queued);
+    assert_eq!(stored.error, None);
+    assert_eq!(stored.destinations[0].status, DeliveryStatus::Queued);
+    assert_eq!(stored.destinations[0].attempts.len(), 2);
+    assert_eq!(
+        stored.destinations[1].status,
+        DeliveryStatus::Sent,
+        "only ehr was replayed"
+    );
+    let queue: Vec<u64> = store
+        .ready_deliveries(CHANNEL, "ehr", now_ms(), 10)
+        .unwrap()
+        .iter()
+        .map(|d| d.message_id)
+        .collect();
+    assert_eq!(queue, vec![second, first]);
+    assert_eq!(
+        store
+            .ready_deliveries(CHANNEL, "ehr", now_ms(), 10)
+            .unwrap()[1]
+            .attempts,
+        0
+    );
+    let counts = store.channel_counts(CHANNEL).unwrap();
+    assert_eq!((counts.error, counts.queued), (0, 2));
+
+    // Replaying all destinations re-queues the sent one; the still-queued one keeps its place.
+    store.replay(first, None).await.unwrap();
+    assert_eq!(store.queue_stats(CHANNEL, "ehr").unwrap().depth, 2);
+    assert_eq!(store.queue_stats(CHANNEL, "archive").unwrap().depth, 1);
+
+    assert!(matches!(
+        store.replay(first, Some("nope")).await,
+        Err(StoreError::UnknownDestination { .. })
+    ));
+    assert!(matches!(
+        store.replay(999, None).await,
+        Err(StoreError::NotFound(999))
+    ));
+    let mut filtered = message(CHANNEL, 3, 3_000, &[]);
+    filtered.status = MessageStatus::Filtered;
+    let filtered = store.accept(filtered, Durability::Sync).await.unwrap();
+    assert!(matches!(
+        store.replay(filtered, None).await,
+        Err(StoreError::NothingToReplay(_))
+    ));
+}
+
+async fn duplicates(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), backend);
+    let old = store
+        .accept(message(CHANNEL, 7, 10_000, &[]), Durability::Sync)
+        .await
+        .unwrap();
+    let recent = store
+        .accept(message(CHANNEL, 7, 50_000, &[]), Durability::Sync)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.find_duplicate(CHANNEL, "CTRL7", 40_000).unwrap(),
+        Some(recent)
+    );
+    assert_eq!(
+        store.find_duplicate(CHANNEL, "CTRL7", 0).unwrap(),
+        Some(recent)
+    );
+    assert_eq!(
+        store.find_duplicate(CHANNEL, "CTRL7", 50_001).unwrap(),
+        None
+    );
+    assert_eq!(store.find_duplicate(CHANNEL, "CTRL8", 0).unwrap(), None);
+    assert_eq!(store.find_duplicate("other", "CTRL7", 0).unwrap(), None);
+    assert_eq!(store.find_duplicate(CHANNEL, "", 0).unwrap(), None);
+    assert!(old < recent);
+}
+
+async fn prune(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), backend);
+    let day = 86_400_000;
+    let now = 100 * day;
+    // Ten days of history, one message a day: sent, except day 1 (an error) and day 2 (queued).
+    let mut ids = Vec::new();
+    for n in 0..10u64 {
+        let id = store
+            .accept(
+                message(CHANNEL, n, now - (10 - n) * day, &["ehr"]),
+                Durability::Sync,
+            )
+            .await
+            .unwrap();
+        let step = match n {
+            1 => Some(NextStep::DeadLetter),
+            2 => None,
+            _ => Some(NextStep::Sent),
+        };
+        if let Some(step) = step {
+            store
+                .record_attempt(
+                    CHANNEL,
+                    "ehr",
+                    id,
+                    attempt(step == NextStep::Sent, None),
+                    step,
+                )
+                .await
+                .unwrap();
+        }
+        ids.push(id);
+    }
+    let other = store
+        .accept(message("other", 99, 0, &[]), Durability::Sync)
+        .await
+        .unwrap();
+    let present = |store: &Store| -> Vec<u64> {
+        ids.iter()
+            .copied()
+            .filter(|id| store.message(*id).unwrap().is_some())
+            .collect()
+    };
+
+    // Nothing to do without limits.
+    assert_eq!(
+        store
+            .prune(CHANNEL, &PrunePolicy::default(), now)
+            .await
+            .unwrap(),
+        0
+    );
+
+    // Keep 5 days, errors 20 days: days 0, 3, 4 go (older than 5 days: n < 5); 1 is an error,
+    // 2 is queued.
+    let policy = PrunePolicy {
+        max_age_ms: Some(5 * day + 1),
+        max_messages: None,
+        error_max_age_ms: Some(20 * day),
+    };
+    assert_eq!(store.prune(CHANNEL, &policy, now).await.unwrap(), 3);
+    assert_eq!(
+        present(&store),
+        vec![ids[1], ids[2], ids[5], ids[6], ids[7], ids[8], ids[9]]
+    );
+    assert_eq!(store.channel_counts(CHANNEL).unwrap().total(), 7);
+    assert!(
+        store.message(other).unwrap().is_some(),
+        "other channels are untouched"
+    );
+    assert_eq!(
+        store
+            .list(&MessageFilter {
+                channel: Some(CHANNEL.into()),
+                ..MessageFilter::default()
+            })
+            .unwrap()
+            .len(),
+        7
+    );
+    assert_eq!(store.find_duplicate(CHANNEL, "CTRL0", 0).unwrap(), None);
+
+    // Keep 3 messages: the error is kept by its own age, the queued one is never pruned.
+    let policy = PrunePolicy {
+        max_age_ms: None,
+        max_messages: Some(3),
+        error_max_age_ms: Some(20 * day),
+    };
+    assert_eq!(store.prune(CHANNEL, &policy, now).await.unwrap(), 2);
+    assert_eq!(
+        present(&store),
+        vec![ids[1], ids[2], ids[7], ids[8], ids[9]]
+    );
+
+    // Errors past their own age go too; the queued message still stays.
+    let policy = PrunePolicy {
+        max_age_ms: Some(day - 1),
+        max_messages: None,
+        error_max_age_ms: Some(day - 1),
+    };
+    assert_eq!(store.prune(CHANNEL, &policy, now).await.unwrap(), 4);
+    assert_eq!(present(&store), vec![ids[2]]);
+    assert_eq!(
+        store
+            .next_delivery(CHANNEL, "ehr")
+            .unwrap()
+            .unwrap()
+            .message_id,
+        ids[2]
+    );
+    let counts = store.channel_counts(CHANNEL).unwrap();
+    assert_eq!((counts.total(), counts.queued), (1, 1));
+
+    // Ids are never reused after a prune.
+    let next = store
+        .accept(message(CHANNEL, 100, now, &[]), Durability::Sync)
+        .await
+        .unwrap();
+    assert!(next > other);
+}
+
+/// Total size of the files under `dir`.
+fn dir_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| {
+            let entry = entry.unwrap();
+            let meta = entry.metadata().unwrap();
+            if meta.is_dir() {
+                dir_size(&entry.path())
+            } else {
+                meta.len()
+            }
+        })
+        .sum()
+}
+
+async fn prune_reclaims_space(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), backend);
+    // 40 MiB of filtered messages, 200 KiB each.
+    for n in 0..200 {
+        let mut msg = message(CHANNEL, n, n, &[]);
+        msg.status = MessageStatus::Filtered;
+        msg.raw = vec![b'x'; 200 * 1024];
+        store.accept(msg, Durability::Sync).await.unwrap();
+    }
+    let keep = store
+        .accept(message(CHANNEL, 999, 999, &["ehr"]), Durability::Sync)
+        .await
+        .unwrap();
+    let before = dir_size(dir.path());
+    let policy = PrunePolicy {
+        max_messages: Some(0),
+        ..PrunePolicy::default()
+    };
+    // More than one chunk of 500 is not needed here; 200 deletions in one go.
+    assert_eq!(store.prune(CHANNEL, &policy, 1_000).await.unwrap(), 200);
+    let after = dir_size(dir.path());
+    println!(
+        "prune ({backend}): store files {} KiB before, {} KiB after",
+        before / 1024,
+        after / 1024
+    );
+    if backend == Backend::Redb {
+        assert!(
+            after < before / 2,
+            "redb compacted: {before} -> {after} bytes"
+        );
+    }
+    assert!(store.message(keep).unwrap().is_some());
+    assert_eq!(store.channel_counts(CHANNEL).unwrap().total(), 1);
+    drop(store);
+    let store = open(dir.path(), backend);
+    assert_eq!(store.channel_counts(CHANNEL).unwrap().total(), 1);
+    assert_eq!(
+        store
+            .next_delivery(CHANNEL, "ehr")
+            .unwrap()
+            .unwrap()
+            .message_id,
+        keep
+    );
+}
+
+async fn bad_requests_do_not_disturb_a_group(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), backend);
+    let mut tasks = Vec::new();
+    for n in 0..100u64 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let destinations: &[&str] = if n % 2 == 0 { &["a"] } else { &["a", "a"] };
+            (
+                n,
+                store
+                    .accept(message(CHANNEL, n, n, destinations), Durability::Sync)
+                    .await,
+            )
+        }));
+    }
+    let mut good = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            (n, Ok(id)) if n % 2 == 0 => {
+                assert!(store.message(id).unwrap().is_some());
+                good += 1;
+            }
+            (n, Err(StoreError::Invalid(_))) if n % 2 == 1 => {}
+            (n, other) => panic!("message {n}: unexpected {other:?}"),
+        }
+    }
+    assert_eq!(good, 50);
+    assert_eq!(store.queue_stats(CHANNEL, "a").unwrap().depth, 50);
+    assert_eq!(store.channel_counts(CHANNEL).unwrap().total(), 50);
+}
+
+async fn reopen_keeps_everything(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let (before, last_id) = {
+        let store = open(dir.path(), backend);
+        let a = store
+            .accept(
+                message(CHANNEL, 1, 1_000, &["ehr", "lab"]),
+                Durability::Sync,
+            )
+            .await
+            .unwrap();
+        let b = store
+            .accept(message(CHANNEL, 2, 2_000, &["ehr"]), Durability::Sync)
+            .await
+            .unwrap();
+        store
+            .record_attempt(
+                CHANNEL,
+                "ehr",
+                a,
+                attempt(false, Some("timeout")),
+                NextStep::RetryAt(5),
+            )
+            .await
+            .unwrap();
+        store
+            .record_attempt(CHANNEL, "lab", a, attempt(true, None), NextStep::Sent)
+            .await
+            .unwrap();
+        // Bookkeeping and interval accepts are made durable by dropping the store.
+        let c = store
+            .accept(
+                message(CHANNEL, 3, 3_000, &["ehr"]),
+                Durability::Interval {
+                    max_delay_ms: 60_000,
+                },
+            )
+            .await
+            .unwrap();
+        let before: Vec<StoredMessage> = [a, b, c]
+            .iter()
+            .map(|id| store.message(*id).unwrap().unwrap())
+            .collect();
+        (before, c)
+    };
+    let store = open(dir.path(), backend);
+    for message in &before {
+        assert_eq!(store.message(message.id).unwrap().as_ref(), Some(message));
+    }
+    assert_eq!(
+        store
+            .next_delivery(CHANNEL, "ehr")
+            .unwrap()
+            .unwrap()
+            .message_id,
+        before[0].id
+    );
+    assert_eq!(
+        store
+            .next_delivery(CHANNEL, "ehr")
+            .unwrap()
+            .unwrap()
+            .attempts,
+        1
+    );
+    assert_eq!(store.queue_stats(CHANNEL, "ehr").unwrap().depth, 3);
+    assert_eq!(store.queue_stats(CHANNEL, "lab").unwrap().depth, 0);
+    assert_eq!(store.channel_counts(CHANNEL).unwrap().queued, 3);
+    assert_eq!(
+        store.find_duplicate(CHANNEL, "CTRL2", 0).unwrap(),
+        Some(before[1].id)
+    );
+    let next = store
+        .accept(message(CHANNEL, 4, 4_000, &["ehr"]), Durability::Sync)
+        .await
+        .unwrap();
+    assert!(next > last_id, "the id counter survives a restart");
+    // New entries go behind the old ones.
+    let queue: Vec<u64> = store
+        .ready_deliveries(CHANNEL, "ehr", u64::MAX, 10)
+        .unwrap()
+        .iter()
+        .map(|d| d.message_id)
+        .collect();
+    assert_eq!(queue, vec![before[0].id, before[1].id, before[2].id, next]);
+}
+
+async fn interval_durability(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), backend);
+    let interval = Durability::Interval { max_delay_ms: 20 };
+    let id = store
+        .accept(message(CHANNEL, 1, 1, &["ehr"]), interval)
+        .await
+        .unwrap();
+    // Visible at once.
+    assert!(store.message(id).unwrap().is_some());
+    assert_eq!(
+        store
+            .next_delivery(CHANNEL, "ehr")
+            .unwrap()
+            .unwrap()
+            .message_id,
+        id
+    );
+    // Let the writer's deadline pass (it syncs by itself), then flush explicitly too.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    store.flush().await.unwrap();
+    store.flush().await.unwrap();
+    drop(store);
+    let store = open(dir.path(), backend);
+    assert!(store.message(id).unwrap().is_some());
+}
+
+async fn group_commit(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), backend);
+    let before = store.commit_count();
+    let mut tasks = Vec::new();
+    for n in 0..200u64 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .accept(message(CHANNEL, n, n, &["ehr"]), Durability::Sync)
+                .await
+        }));
+    }
+    let mut ids = HashSet::new();
+    for task in tasks {
+        ids.insert(task.await.unwrap().unwrap());
+    }
+    let commits = store.commit_count() - before;
+    println!("group commit ({backend}): 200 concurrent accepts in {commits} commits");
+    assert_eq!(ids.len(), 200, "every accept got its own id");
+    assert!(commits < 100, "200 accepts took {commits} commits");
+    assert_eq!(store.queue_stats(CHANNEL, "ehr").unwrap().depth, 200);
+    // The queue is in id order: ids are handed out in commit order, and so are queue places.
+    let queue: Vec<u64> = store
+        .ready_deliveries(CHANNEL, "ehr", u64::MAX, 500)
+        .unwrap()
+        .iter()
+        .map(|d| d.message_id)
+        .collect();
+    let mut sorted = queue.clone();
+    sorted.sort_unstable();
+    assert_eq!(queue, sorted);
+}
+
+/// The env var that turns `crash_child` on and names its store directory.
+const CRASH_DIR_ENV: &str = "IHUB_STORE_CRASH_DIR";
+/// The env var that names the child's backend.
+const CRASH_BACKEND_ENV: &str = "IHUB_STORE_CRASH_BACKEND";
+
+fn crash_message(task: u64, n: u64) -> NewMessage {
+    let mut msg = message(CHANNEL, task * 1_000_000 + n, now_ms(), &["ehr"]);
+    msg.raw = format!("MSH|^~\\&|CRASH|T{task}|||||ORU^R01|T{task}N{n}|P|2.5\r").into_bytes();
+    msg
+}
+
+/// SIGKILL a store under load; every message acknowledged (printed after `accept` returned)
+/// must be there after reopening, with its content.
+fn kill_9_loses_nothing_acknowledged(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "store::crash_child",
+            "--nocapture",
+            "--ignored",
+            "--test-threads=1",
+        ])
+        .env(CRASH_DIR_ENV, dir.path())
+        .env(CRASH_BACKEND_ENV, backend.as_str())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let mut acked: Vec<(u64, u64, u64)> = Vec::new();
+    let started = Instant::now();
+    let parse = |line: &str| -> Option<(u64, u64, u64)> {
+        let mut words = line.strip_prefix("ACK ")?.split(' ');
+        Some((
+            words.next()?.parse().ok()?,
+            words.next()?.parse().ok()?,
+            words.next()?.parse().ok()?,
+        ))
+    };
+    for line in lines.by_ref() {
+        if let Some(ack) = parse(&line.unwrap()) {
+            acked.push(ack);
+        }
+        if acked.len() >= 300 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "child too slow"
+        );
+    }
+    child.kill().unwrap(); // SIGKILL on Unix
+    child.wait().unwrap();
+    let at_kill = acked.len();
+    // Lines already in the pipe were printed after their accept returned: they count too.
+    for line in lines {
+        if let Some(ack) = parse(&line.unwrap()) {
+            acked.push(ack);
+        }
+    }
+    assert!(
+        at_kill >= 300,
+        "the child acknowledged only {at_kill} messages"
+    );
+
+    let reopened = Instant::now();
+    let store = open(dir.path(), backend);
+    let reopen_ms = reopened.elapsed().as_millis();
+    for (id, task, n) in &acked {
+        let stored = store
+            .message(*id)
+            .unwrap()
+            .unwrap_or_else(|| panic!("acknowledged message {id} lost"));
+        let expected = crash_message(*task, *n);
+        assert_eq!(stored.raw, expected.raw, "message {id}");
+        assert_eq!(
+            stored.destinations[0].payload,
+            expected.deliveries[0].payload
+        );
+    }
+    let stored = store.channel_counts(CHANNEL).unwrap().total();
+    println!(
+        "kill -9 ({backend}): {} acknowledged ({at_kill} when killed), {stored} stored, all acknowledged present; reopen took {reopen_ms} ms",
+        acked.len()
+    );
+    assert!(stored >= acked.len() as u64);
+    // The store still works after recovery.
+    let ids: HashSet<u64> = acked.iter().map(|(id, _, _)| *id).collect();
+    let max = ids.iter().max().copied().unwrap_or(0);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let next = rt
+        .block_on(store.accept(crash_message(99, 0), Durability::Sync))
+        .unwrap();
+    assert!(next > max);
+}
+
+/// The child half of the kill -9 test: does nothing unless `IHUB_STORE_CRASH_DIR` is set.
+#[test]
+#[ignore = "run by the kill -9 test as a child process"]
+fn crash_child() {
+    let Some(dir) = std::env::var_os(CRASH_DIR_ENV) else {
+        return;
+    };
+    let backend: Backend = std::env::var(CRASH_BACKEND_ENV).unwrap().parse().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async move {
+        let store = open(Path::new(&dir), backend);
+        let mut tasks = Vec::new();
+        for task in 0..8u64 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                // Bounded, in case the parent dies without killing us.
+                let deadline = Instant::now() + Duration::from_secs(120);
+                let mut n = 0;
+                while Instant::now() < deadline {
+                    let id = store
+                        .accept(crash_message(task, n), Durability::Sync)
+                        .await
+                        .unwrap();
+                    // println! takes the stdout lock: one whole line per ACK.
+                    println!("ACK {id} {task} {n}");
+                    n += 1;
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+    });
+}
+
+/// fdatasyncs per second of a 2 KiB append, measured beside the store so both see the same
+/// disk: the ceiling for one writer that syncs every message.
+fn fdatasyncs_per_second(dir: &Path, seconds: u64) -> f64 {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("fdatasync-probe"))
+        .unwrap();
+    let start = Instant::now();
+    let mut syncs = 0u64;
+    while start.elapsed() < Duration::from_secs(seconds) {
+        file.write_all(&[b'x'; 2048]).unwrap();
+        file.sync_data().unwrap();
+        syncs += 1;
+    }
+    syncs as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Accepts per second with 1, 4 and 16 concurrent writers on each backend (2 KiB raw, one
+/// 2 KiB payload, `Durability::Sync`), commits per second, and the disk's fdatasyncs per second
+/// after each row (this disk's sync time varies a lot with other load). Run:
+/// `cargo test --release --features sled --test tests store::measure_accepts -- --ignored
+/// --nocapture`.
+#[test]
+#[ignore = "a measurement, not a check: run it by hand"]
+fn measure_accepts() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let probe = tempfile::tempdir().unwrap();
+    println!(
+        "disk: {:.0} fdatasyncs/s (2 KiB appends)",
+        fdatasyncs_per_second(probe.path(), 2)
+    );
+    for &backend in Backend::all() {
+        for writers in [1u64, 4, 16] {
+            let dir = tempfile::tempdir().unwrap();
+            let store = open(dir.path(), backend);
+            let seconds = 3;
+            let (accepted, commits, elapsed) = rt.block_on(async {
+                let start = Instant::now();
+                let end = start + Duration::from_secs(seconds);
+                let commits_before = store.commit_count();
+                let mut tasks = Vec::new();
+                for task in 0..writers {
+                    let store = store.clone();
+                    tasks.push(tokio::spawn(async move {
+                        let mut n = 0u64;
+                        while Instant::now() < end {
+                            let mut msg = message(CHANNEL, task * 1_000_000 + n, n, &["ehr"]);
+                            msg.raw.resize(2048, b'x');
+                            msg.deliveries[0].payload.resize(2048, b'y');
+                            store.accept(msg, Durability::Sync).await.unwrap();
+                            n += 1;
+                        }
+                        n
+                    }));
+                }
+                let mut accepted = 0;
+                for task in tasks {
+                    accepted += task.await.unwrap();
+                }
+                (
+                    accepted,
+                    store.commit_count() - commits_before,
+                    start.elapsed(),
+                )
+            });
+            let secs = elapsed.as_secs_f64();
+            let disk = fdatasyncs_per_second(probe.path(), 1);
+            println!(
+                "{backend:>4} writers={writers:>2}: {:>7.0} accepts/s, {:>5.0} commits/s, {:>5.1} accepts/commit (disk right after: {disk:.0} fdatasyncs/s)",
+                accepted as f64 / secs,
+                commits as f64 / secs,
+                accepted as f64 / commits.max(1) as f64
+            );
+        }
+    }
+    println!(
+        "disk: {:.0} fdatasyncs/s (2 KiB appends)",
+        fdatasyncs_per_second(probe.path(), 2)
+    );
+}
+
+/// Instantiates every scenario for one backend, as `store::<backend>::<scenario>`.
+macro_rules! backend_tests {
+    ($module:ident, $backend:expr) => {
+        mod $module {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn round_trip() {
+                super::round_trip($backend).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn list_filters() {
+                super::list_filters($backend).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn counts() {
+                super::counts($backend).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn fifo_per_destination() {
+                super::fifo_per_destination($backend).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn retry_keeps_position() {
+                super::retry_keeps_position($backend).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn dead_letter_and_replay() {
+                super::dead_letter_and_replay($backend).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn duplicates() {
+                super::duplicates($backend).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn prune() {
+                super::prune($backend).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn reopen_keeps_everything() {
+                super::reopen_keeps_everything($backend).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn interval_durability() {
+                super::interval_durability($backend).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn group_commit() {
+                super::group_commit($backend).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn prune_reclaims_space() {
+                super::prune_reclaims_space($backend).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn bad_requests_do_not_disturb_a_group() {
+                super::bad_requests_do_not_disturb_a_group($backend).await;
+            }
+            #[test]
+            fn kill_9_loses_nothing_acknowledged() {
+                super::kill_9_loses_nothing_acknowledged($backend);
+            }
+        }
+    };
+}
+
+backend_tests!(redb, Backend::Redb);
+#[cfg(feature = "sled")]
+backend_tests!(sled, Backend::Sled);
