@@ -5,6 +5,8 @@
 //!   escapes, character sets, the builder and serializer, ACK/NAK and batches. Pure: no I/O.
 //! - [`mllp`]: MLLP framing (`<VT> payload <FS><CR>`) as a tokio-util codec, and a client.
 //! - [`metrics`]: the name of every exported metric, and the Prometheus recorder.
+//! - [`script`]: the Rhai sandbox: channel filters and transform scripts over `msg`, with
+//!   operation, size and wall-clock limits.
 //! - [`destination`]: delivery to MLLP, HTTP and file destinations, each answer classified as
 //!   delivered, retry or reject, and the jittered exponential [`destination::RetryPolicy`].
 //! - [`store`]: the durable store: messages, per-destination queues, group commit; redb or sled.
@@ -15,4 +17,5 @@ pub mod destination;
 pub mod hl7;
 pub mod metrics;
 pub mod mllp;
+pub mod script;
 pub mod store;
