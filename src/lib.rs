@@ -10,8 +10,11 @@
 //! - [`destination`]: delivery to MLLP, HTTP and file destinations, each answer classified as
 //!   delivered, retry or reject, and the jittered exponential [`destination::RetryPolicy`].
 //! - [`store`]: the durable store: messages, per-destination queues, group commit; redb or sled.
+//! - [`channel`]: channel files (`channels/*.toml`): the raw model, loading and validation with
+//!   file:line:col diagnostics, and the validated [`channel::ChannelSpec`] the runtime starts.
 //! - [`cli`]: the `ihub` subcommands; `main.rs` only parses arguments and maps errors to exit codes.
 
+pub mod channel;
 pub mod cli;
 pub mod destination;
 pub mod hl7;

@@ -24,3 +24,6 @@ mod destinations;
 
 // The durable store on every backend in the build: data model, queues, pruning, group commit, kill -9.
 mod store;
+
+// Channel files: samples and valid fixtures load clean, invalid ones yield their pinned report; `ihub validate`.
+mod channel_files;

@@ -3,6 +3,7 @@
 
 mod hl7;
 mod send;
+mod validate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,6 +27,8 @@ pub enum Command {
     Hl7(Hl7Command),
     /// Send HL7 v2 files to an MLLP listener and print each ACK, or generate load with --count.
     Send(SendArgs),
+    /// Check channel files and report every problem with file:line:col; exit 78 on errors.
+    Validate(ValidateArgs),
 }
 
 /// `ihub hl7 …`: offline tools over HL7 v2 files (one message, a stream, or a batch).
@@ -92,6 +95,17 @@ pub struct SendArgs {
     pub timeout_secs: u64,
 }
 
+/// `ihub validate`: the checks startup runs, without starting anything.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Channel files, or directories of them (every `*.toml` except `*.test.toml`).
+    #[arg(default_value = "channels")]
+    pub paths: Vec<PathBuf>,
+    /// Fail (exit 78) on warnings too.
+    #[arg(long)]
+    pub deny_warnings: bool,
+}
+
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -105,6 +119,7 @@ pub fn main() -> ExitCode {
         }
         Some(Command::Hl7(cmd)) => hl7::run(cmd),
         Some(Command::Send(args)) => send::run(args),
+        Some(Command::Validate(args)) => validate::run(args),
     };
     match result {
         Ok(code) => code,

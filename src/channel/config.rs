@@ -1,0 +1,390 @@
+//! The raw channel-file model: what `channels/*.toml` may say, exactly as written.
+//!
+//! Every table is a serde struct with `deny_unknown_fields`, so a misspelt key is an error and
+//! never a silently ignored setting. Keys that later checks must point at are
+//! [`Spanned`], keeping their byte position in the file. The `///` docs are the reference text
+//! (mirrored in `channels/README.md`), each with its default.
+//!
+//! The tables selected by `type` (`[source]`, `[[destination]]`) are *not* serde's internally
+//! tagged enums: serde buffers such a table before it picks the variant, which loses every
+//! position inside it (and with it `Spanned`), and `deny_unknown_fields` on the enum itself
+//! lets unknown keys through (serde #2123). The loader reads `type` itself and deserializes the
+//! rest straight into the variant struct; [`SourceConfig::TYPES`] and
+//! [`DestinationKindConfig::TYPES`] list the variants.
+
+use std::collections::BTreeMap;
+use std::num::{NonZeroU32, NonZeroU64};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::spec::{AckMode, DuplicateAction, HttpMethod};
+
+/// Default `flush_interval_ms` for `durability = "interval"`.
+pub const DEFAULT_FLUSH_INTERVAL_MS: u64 = 50;
+/// The longest `flush_interval_ms` accepted: beyond this a crash could lose more
+/// acknowledged messages than any sender expects.
+pub const MAX_FLUSH_INTERVAL_MS: u64 = 10_000;
+/// Default `[duplicates] window_secs`: one hour.
+pub const DEFAULT_DUPLICATE_WINDOW_SECS: u64 = 3600;
+/// Default `[prune] keep_days`.
+pub const DEFAULT_KEEP_DAYS: u32 = 30;
+/// Default `[prune] keep_error_days`: errors are kept longer than the rest, for the analyst.
+pub const DEFAULT_KEEP_ERROR_DAYS: u32 = 90;
+/// Default `max_connections` of an MLLP source.
+pub const DEFAULT_MAX_CONNECTIONS: u64 = 64;
+/// Default `max_message_bytes` of an MLLP source and `max_body_bytes` of an HTTP source.
+pub const DEFAULT_MAX_MESSAGE_BYTES: u64 = 16 * 1024 * 1024;
+/// Default `idle_timeout_secs` of an MLLP source.
+pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 600;
+/// Default `read_timeout_secs` of an MLLP source.
+pub const DEFAULT_READ_TIMEOUT_SECS: u64 = 60;
+/// Default `path` of an HTTP source.
+pub const DEFAULT_HTTP_PATH: &str = "/";
+/// Default `glob` of a file source.
+pub const DEFAULT_GLOB: &str = "*.hl7";
+/// Default `poll_interval_secs` of a file source.
+pub const DEFAULT_POLL_INTERVAL_SECS: u64 = 1;
+/// Default `ack_timeout_secs` of an MLLP destination.
+pub const DEFAULT_ACK_TIMEOUT_SECS: u64 = 30;
+/// Default `timeout_secs` of an HTTP destination.
+pub const DEFAULT_HTTP_TIMEOUT_SECS: u64 = 30;
+/// Default `filename` of a file destination.
+pub const DEFAULT_FILENAME: &str = "{message_id}.hl7";
+/// The placeholders a file destination's `filename` may use.
+pub const FILENAME_PLACEHOLDERS: &[&str] = &[
+    "message_id",
+    "control_id",
+    "channel",
+    "message_type",
+    "trigger",
+    "received",
+];
+/// Default `retry.attempts`.
+pub const DEFAULT_RETRY_ATTEMPTS: u32 = 5;
+/// Default `retry.initial_backoff_secs`.
+pub const DEFAULT_INITIAL_BACKOFF_SECS: u64 = 1;
+/// Default `retry.max_backoff_secs`.
+pub const DEFAULT_MAX_BACKOFF_SECS: u64 = 60;
+
+/// The keys a channel file may have at its top level, in the order the reference documents
+/// them. The loader reads each one into the matching [`ChannelConfig`] field.
+pub const TOP_LEVEL_KEYS: &[&str] = &[
+    "description",
+    "enabled",
+    "durability",
+    "flush_interval_ms",
+    "duplicates",
+    "prune",
+    "limits",
+    "source",
+    "filter",
+    "transform",
+    "destination",
+];
+
+/// A whole channel file. Assembled by the loader table by table (so one bad table does not
+/// hide the problems of the next); a section that could not be read is `None` and has its
+/// diagnostics.
+#[derive(Debug, Clone, Default)]
+pub struct ChannelConfig {
+    /// Optional. Free text shown in the API and dashboard. Default: empty.
+    pub description: Option<String>,
+    /// Optional. `false` keeps the channel stopped until started through the API.
+    /// Default: `true`.
+    pub enabled: Option<bool>,
+    /// Optional. `"sync"`: acknowledge a message only after it is synced to disk (nothing
+    /// acknowledged is ever lost). `"interval"`: acknowledge once written, sync at most every
+    /// `flush_interval_ms` (faster; a crash may lose that much acknowledged traffic).
+    /// Default: `"sync"`.
+    pub durability: Option<Spanned<DurabilityMode>>,
+    /// Optional, with `durability = "interval"` only. Milliseconds between syncs, 1 to
+    /// 10000. Default: 50.
+    pub flush_interval_ms: Option<Spanned<NonZeroU64>>,
+    /// Optional. `[duplicates]`: duplicate control-id detection.
+    pub duplicates: Option<DuplicatesConfig>,
+    /// Optional. `[prune]`: how long messages are kept.
+    pub prune: Option<PruneConfig>,
+    /// Optional. `[limits]`: sandbox limits for the filter and transform.
+    pub limits: Option<LimitsConfig>,
+    /// Required. `[source]`: where messages come from.
+    pub source: Option<Spanned<SourceConfig>>,
+    /// Optional. `[filter]`: which messages to accept. Default: all.
+    pub filter: Option<FilterConfig>,
+    /// Optional. `[transform]`: how to change them. Default: unchanged.
+    pub transform: Option<TransformConfig>,
+    /// `[[destination]]`, in file order: where messages go. None at all is a warning.
+    pub destination: Vec<Spanned<DestinationConfig>>,
+}
+
+/// `durability`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DurabilityMode {
+    /// ACK after the disk sync.
+    Sync,
+    /// ACK after the write; sync on a timer.
+    Interval,
+}
+
+/// `[duplicates]`: a message whose control id (MSH-10) was seen on this channel within the
+/// window is stored as a duplicate and not delivered again.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DuplicatesConfig {
+    /// Optional. How far back to look, in seconds; `0` turns detection off. Default: 3600.
+    pub window_secs: Option<u64>,
+    /// Optional. `"ack"`: answer AA/CA again (the sender is satisfied, nothing is delivered
+    /// twice). `"reject"`: answer AR/CR. Default: `"ack"`.
+    pub action: Option<Spanned<DuplicateAction>>,
+}
+
+/// `[prune]`: how long a channel's messages are kept. `0` means "no limit" for each key.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PruneConfig {
+    /// Optional. Days to keep messages (except errors). Default: 30.
+    pub keep_days: Option<Spanned<u32>>,
+    /// Optional. Most messages to keep; the oldest go first. Default: 0 (no limit).
+    pub keep_messages: Option<u64>,
+    /// Optional. Days to keep messages in ERROR. Default: 90.
+    pub keep_error_days: Option<Spanned<u32>>,
+}
+
+/// `[limits]`: what one run of the filter or the transform may use. Each is at least 1
+/// (the script engine would read 0 as "unlimited"). The defaults are those of
+/// [`ScriptLimits::default`](crate::script::ScriptLimits).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Optional. Script operations per run. Default: 1000000.
+    pub max_operations: Option<NonZeroU64>,
+    /// Optional. Wall-clock milliseconds per run. Default: 1000.
+    pub timeout_ms: Option<NonZeroU64>,
+    /// Optional. Longest string a script may build, in bytes. Default: 1048576 (1 MiB).
+    pub max_string_bytes: Option<NonZeroU64>,
+    /// Optional. Most elements in one array a script builds (nested ones counted).
+    /// Default: 100000.
+    pub max_array_len: Option<NonZeroU64>,
+    /// Optional. Most entries in one object map a script builds (nested ones counted).
+    /// Default: 100000.
+    pub max_map_len: Option<NonZeroU64>,
+    /// Optional. Deepest nesting of script function calls. Default: 64.
+    pub max_call_depth: Option<NonZeroU64>,
+}
+
+/// `[source]`, selected by `type`.
+#[derive(Debug, Clone)]
+pub enum SourceConfig {
+    /// `type = "mllp"`.
+    Mllp(MllpSourceConfig),
+    /// `type = "http"`.
+    Http(HttpSourceConfig),
+    /// `type = "file"`.
+    File(FileSourceConfig),
+}
+
+impl SourceConfig {
+    /// The accepted values of `type`.
+    pub const TYPES: &[&str] = &["mllp", "http", "file"];
+}
+
+/// `[source] type = "mllp"`: an MLLP (HL7 over TCP) listener.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MllpSourceConfig {
+    /// Required. `IP:PORT` to listen on, e.g. `"127.0.0.1:2575"` (this machine only) or
+    /// `"0.0.0.0:2575"` (all interfaces). No two channels may share one.
+    pub listen: Spanned<String>,
+    /// Optional. `"original"` (AA/AE/AR) or `"enhanced"` (CA/CE/CR). Sent only after the
+    /// message is stored. Default: `"original"`.
+    pub ack: Option<AckMode>,
+    /// Optional. `{ cert, key, client_ca }`: TLS; `client_ca` makes it mutual TLS.
+    /// Default: plain TCP.
+    pub tls: Option<ServerTlsConfig>,
+    /// Optional. Connections served at once; more wait. Default: 64.
+    pub max_connections: Option<NonZeroU64>,
+    /// Optional. Largest message in bytes; a larger frame closes that connection.
+    /// Default: 16777216 (16 MiB).
+    pub max_message_bytes: Option<NonZeroU64>,
+    /// Optional. Seconds a connection may stay silent before it is closed. Default: 600.
+    pub idle_timeout_secs: Option<NonZeroU64>,
+    /// Optional. Seconds a started message may take to arrive completely. Default: 60.
+    pub read_timeout_secs: Option<NonZeroU64>,
+}
+
+/// `tls = { cert, key, client_ca }` of a listener. Paths to PEM files.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerTlsConfig {
+    /// Required. The certificate chain, e.g. `"certs/server.crt"`.
+    pub cert: Spanned<String>,
+    /// Required. The private key, e.g. `"certs/server.key"`.
+    pub key: Spanned<String>,
+    /// Optional. CA certificates that client certificates must chain to; setting it
+    /// requires every client to present one (mutual TLS). Default: none.
+    pub client_ca: Option<Spanned<String>>,
+}
+
+/// `[source] type = "http"`: an HTTP listener; each POST to `path` is one message.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSourceConfig {
+    /// Required. `IP:PORT` to listen on, e.g. `"127.0.0.1:8081"`.
+    pub listen: Spanned<String>,
+    /// Optional. The URL path that takes messages. Default: `"/"`.
+    pub path: Option<Spanned<String>>,
+    /// Optional. Largest request body in bytes. Default: 16777216 (16 MiB).
+    pub max_body_bytes: Option<NonZeroU64>,
+}
+
+/// `[source] type = "file"`: a directory polled for files.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSourceConfig {
+    /// Required. The directory to poll, e.g. `"in/lab"`.
+    pub directory: Spanned<String>,
+    /// Optional. Which file names to pick up; `*` and `?` are wildcards. Default: `"*.hl7"`.
+    pub glob: Option<Spanned<String>>,
+    /// Optional. Seconds between polls. Default: 1.
+    pub poll_interval_secs: Option<NonZeroU64>,
+    /// Optional. Where a file goes once stored. Default: `"<directory>/done"`.
+    pub done_directory: Option<Spanned<String>>,
+    /// Optional. Where an unreadable file goes. Default: `"<directory>/error"`.
+    pub error_directory: Option<Spanned<String>>,
+}
+
+/// `[filter]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterConfig {
+    /// Required. A Rhai expression over `msg`; a message is delivered when it is `true`,
+    /// and stored as FILTERED (and still answered AA) when `false`.
+    /// E.g. `'msg.type == "ORU"'`.
+    pub accept: Spanned<String>,
+}
+
+/// `[transform]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransformConfig {
+    /// Required. A Rhai script that changes `msg` in place, relative to the working
+    /// directory. E.g. `"scripts/stamp_facility.rhai"`.
+    pub script: Spanned<String>,
+}
+
+/// One `[[destination]]`: the keys every kind has, plus the kind selected by `type`.
+#[derive(Debug, Clone)]
+pub struct DestinationConfig {
+    /// `name`, `retry`, `ordered`, `send_original`.
+    pub common: DestinationCommonConfig,
+    /// The rest, by `type`.
+    pub kind: DestinationKindConfig,
+}
+
+/// The keys of a `[[destination]]` that do not depend on its `type`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DestinationCommonConfig {
+    /// Required. Unique in the channel, `[a-z0-9_-]+`, e.g. `"archive"`. Names the queue,
+    /// and appears in logs, metrics and the API.
+    pub name: Spanned<String>,
+    /// Optional. `{ attempts, initial_backoff_secs, max_backoff_secs }`.
+    /// Default: `{ attempts = 5, initial_backoff_secs = 1, max_backoff_secs = 60 }`.
+    pub retry: Option<Spanned<RetryConfig>>,
+    /// Optional. Deliver in arrival order: a message waits until the one before it is sent
+    /// or has failed for good. Default: `true`.
+    pub ordered: Option<bool>,
+    /// Optional. Send the message as received instead of the transformed one.
+    /// Default: `false`.
+    pub send_original: Option<Spanned<bool>>,
+}
+
+/// `retry = { attempts, initial_backoff_secs, max_backoff_secs }`: exponential backoff with
+/// jitter, doubling from the initial wait up to the maximum; after the last attempt the
+/// message is ERROR (it can be replayed).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetryConfig {
+    /// Optional. Attempts in all, the first included; at least 1. Default: 5.
+    pub attempts: Option<NonZeroU32>,
+    /// Optional. Seconds to wait after the first failure; at least 1. Default: 1.
+    pub initial_backoff_secs: Option<NonZeroU64>,
+    /// Optional. Longest wait in seconds; at least `initial_backoff_secs`. Default: 60.
+    pub max_backoff_secs: Option<NonZeroU64>,
+}
+
+/// The kind of a `[[destination]]`, selected by `type`.
+#[derive(Debug, Clone)]
+pub enum DestinationKindConfig {
+    /// `type = "mllp"`.
+    Mllp(MllpDestinationConfig),
+    /// `type = "http"`.
+    Http(HttpDestinationConfig),
+    /// `type = "file"`.
+    File(FileDestinationConfig),
+}
+
+impl DestinationKindConfig {
+    /// The accepted values of `type`.
+    pub const TYPES: &[&str] = &["mllp", "http", "file"];
+}
+
+/// `type = "mllp"`: an MLLP receiver.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MllpDestinationConfig {
+    /// Required. `HOST:PORT`, e.g. `"lab.example.org:6661"` or `"127.0.0.1:6661"`.
+    pub endpoint: Spanned<String>,
+    /// Optional. `{ ca, cert, key, server_name }`: TLS. Default: plain TCP.
+    pub tls: Option<ClientTlsConfig>,
+    /// Optional. Seconds to wait for the ACK. Default: 30.
+    pub ack_timeout_secs: Option<NonZeroU64>,
+    /// Optional. An AR/CR answer marks the message ERROR without retrying (`true`), or is
+    /// retried like AE/CE (`false`). Default: `true`.
+    pub reject_on_ar: Option<bool>,
+}
+
+/// `tls = { ca, cert, key, server_name }` of an outbound connection. Paths to PEM files.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientTlsConfig {
+    /// Required. CA certificates the server's certificate must chain to.
+    pub ca: Spanned<String>,
+    /// Optional, with `key`. Our certificate, for servers that require mutual TLS.
+    pub cert: Option<Spanned<String>>,
+    /// Optional, with `cert`. Our private key.
+    pub key: Option<Spanned<String>>,
+    /// Optional. The name to check in the server's certificate. Default: the endpoint host.
+    pub server_name: Option<Spanned<String>>,
+}
+
+/// `type = "http"`: an HTTP endpoint; 2xx is success, 408/429/5xx/timeouts are retried,
+/// any other status marks the message ERROR.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpDestinationConfig {
+    /// Required. An `http://` or `https://` URL.
+    pub url: Spanned<String>,
+    /// Optional. `"POST"`, `"PUT"` or `"PATCH"`. Default: `"POST"`.
+    pub method: Option<HttpMethod>,
+    /// Optional. Extra headers, e.g. `{ X-Source = "ihub" }`. Default: none.
+    pub headers: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
+    /// Optional. Seconds a request may take. Default: 30.
+    pub timeout_secs: Option<NonZeroU64>,
+    /// Optional. The `Content-Type` sent. Default: `application/hl7-v2` for HL7 messages,
+    /// `application/json` for JSON ones.
+    pub content_type: Option<Spanned<String>>,
+}
+
+/// `type = "file"`: one file per message in a directory, written atomically.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileDestinationConfig {
+    /// Required. The directory (created when missing), e.g. `"out/lab_results"`.
+    pub directory: Spanned<String>,
+    /// Optional. The file name template; placeholders: `{message_id}`, `{control_id}`,
+    /// `{channel}`, `{message_type}`, `{trigger}`, `{received}`.
+    /// Default: `"{message_id}.hl7"`.
+    pub filename: Option<Spanned<String>>,
+}
