@@ -12,13 +12,20 @@
 //! - [`store`]: the durable store: messages, per-destination queues, group commit; redb or sled.
 //! - [`channel`]: channel files (`channels/*.toml`): the raw model, loading and validation with
 //!   file:line:col diagnostics, and the validated [`channel::ChannelSpec`] the runtime starts.
+//! - [`source`]: where messages come in: MLLP, HTTP and file sources feeding a channel pipeline.
+//! - [`engine`]: the running engine: channels started from their specs, delivery workers, hot
+//!   reload and graceful shutdown.
+//! - [`api`]: the HTTP API (channels, messages, replay) and `/metrics`.
 //! - [`cli`]: the `ihub` subcommands; `main.rs` only parses arguments and maps errors to exit codes.
 
+pub mod api;
 pub mod channel;
 pub mod cli;
 pub mod destination;
+pub mod engine;
 pub mod hl7;
 pub mod metrics;
 pub mod mllp;
 pub mod script;
+pub mod source;
 pub mod store;

@@ -24,10 +24,12 @@
 //! - `spec`: [`ChannelSpec`] and its parts, what the runtime uses.
 //! - `diagnostic`: [`Diagnostic`] and the report renderer.
 //! - `suggest`: `did you mean …`.
+//! - [`runner`]: the pipeline a running channel puts each message through.
 
 pub mod config;
 mod diagnostic;
 mod load;
+pub mod runner;
 mod spec;
 mod suggest;
 mod validate;

@@ -2,9 +2,12 @@
 //! and returns `anyhow::Result`; this module turns errors into `error: …` on stderr and exit codes.
 
 mod hl7;
+mod messages;
+mod run;
 mod send;
 mod validate;
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -14,7 +17,7 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "ihub", version, about, long_about = None)]
 pub struct Cli {
-    /// What to do; without one, `ihub` lists the subcommands.
+    /// What to do; without one, `ihub` runs the engine (`ihub run`).
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -22,6 +25,11 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the engine: every enabled channel, the HTTP API and /metrics (the default).
+    Run(RunArgs),
+    /// List, show and replay stored messages through a running engine's API.
+    #[command(subcommand)]
+    Messages(MessagesCommand),
     /// Inspect, convert and acknowledge HL7 v2 files.
     #[command(subcommand)]
     Hl7(Hl7Command),
@@ -95,6 +103,67 @@ pub struct SendArgs {
     pub timeout_secs: u64,
 }
 
+/// `ihub run`: settings from `ihub.toml` in the working directory, overridden by these flags.
+#[derive(Debug, Args, Default)]
+pub struct RunArgs {
+    /// The channels directory [default: channels].
+    #[arg(long)]
+    pub channels: Option<PathBuf>,
+    /// The data directory for the store [default: data].
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// The HTTP API and /metrics address [default: 127.0.0.1:8080].
+    #[arg(long)]
+    pub api: Option<SocketAddr>,
+    /// The store backend: redb (default) or sled (built with `--features sled`).
+    #[arg(long)]
+    pub backend: Option<String>,
+    /// How often to look for changed channel files, in milliseconds [default: 1000].
+    #[arg(long, hide = true)]
+    pub reload_ms: Option<u64>,
+}
+
+/// `ihub messages …`: the message API of a running engine.
+#[derive(Debug, Subcommand)]
+pub enum MessagesCommand {
+    /// List a channel's messages, newest first.
+    List {
+        /// The channel id.
+        channel: String,
+        /// Only this status: received, filtered, queued, sent, error.
+        #[arg(long)]
+        status: Option<String>,
+        /// Only this control id (MSH-10).
+        #[arg(long)]
+        control_id: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// The engine's API address.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        api: String,
+    },
+    /// Show one message: every stage, destination and attempt.
+    Show {
+        /// The message id.
+        id: u64,
+        /// The engine's API address.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        api: String,
+    },
+    /// Queue a message again, for every destination or one.
+    Replay {
+        /// The message id.
+        id: u64,
+        /// Only this destination.
+        #[arg(long)]
+        destination: Option<String>,
+        /// The engine's API address.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        api: String,
+    },
+}
+
 /// `ihub validate`: the checks startup runs, without starting anything.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
@@ -110,13 +179,9 @@ pub struct ValidateArgs {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        None => {
-            use clap::CommandFactory;
-            // Until the engine lands, a bare `ihub` lists what it can do.
-            let mut cmd = Cli::command();
-            let _ = cmd.print_help();
-            Ok(ExitCode::SUCCESS)
-        }
+        None => run::run(RunArgs::default()),
+        Some(Command::Run(args)) => run::run(args),
+        Some(Command::Messages(command)) => messages::run(command),
         Some(Command::Hl7(cmd)) => hl7::run(cmd),
         Some(Command::Send(args)) => send::run(args),
         Some(Command::Validate(args)) => validate::run(args),

@@ -1,0 +1,200 @@
+//! The delivery worker: one task per (channel, destination) that drains its durable queue.
+//!
+//! The worker alone owns retries (style.md rule 5): a destination only says what happened
+//! ([`Outcome`]); the worker turns that into "sent", "try again at T" or "dead letter" with the
+//! destination's [`RetryPolicy`], and records the attempt in the store before it looks at the
+//! next entry. With `ordered = true` (the default) the head of the queue blocks the rest until it
+//! is sent or dead-lettered, so a receiver sees messages in arrival order (ADT order matters).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::channel::runner::now_ms;
+use crate::destination::{DeliveryInput, Destination, Outcome, RetryPolicy};
+use crate::store::{Attempt, Delivery, NextStep, Store};
+
+/// How often an idle worker looks at its queue even without a wake-up (entries replayed through
+/// the API, or retry times that came due).
+const IDLE_POLL: Duration = Duration::from_secs(1);
+
+/// The longest wait a server's `Retry-After` may impose; beyond it the backoff policy rules.
+const MAX_SERVER_DELAY: Duration = Duration::from_secs(3600);
+
+/// Everything one worker needs.
+pub struct DeliveryWorker {
+    /// The channel id.
+    pub channel: String,
+    /// The destination's name.
+    pub name: String,
+    /// The destination itself.
+    pub destination: Destination,
+    /// Backoff and attempt limit.
+    pub retry: RetryPolicy,
+    /// Keep arrival order (the head blocks the queue).
+    pub ordered: bool,
+    /// The store holding the queue.
+    pub store: Store,
+    /// Woken by the pipeline when something is queued.
+    pub wake: Arc<Notify>,
+}
+
+impl DeliveryWorker {
+    /// Runs until `stop` is cancelled. An attempt in flight is finished and recorded first, so a
+    /// stop never loses track of a message.
+    pub async fn run(mut self, stop: CancellationToken) {
+        loop {
+            if stop.is_cancelled() {
+                return;
+            }
+            let next = self.next();
+            let wait = match next {
+                Ok(Some(delivery)) => {
+                    let now = now_ms();
+                    if delivery.not_before_ms <= now {
+                        self.deliver(delivery).await;
+                        continue;
+                    }
+                    Duration::from_millis(delivery.not_before_ms - now).min(IDLE_POLL)
+                }
+                Ok(None) => IDLE_POLL,
+                Err(error) => {
+                    tracing::error!(channel = %self.channel, destination = %self.name, %error, "Cannot read the delivery queue.");
+                    IDLE_POLL
+                }
+            };
+            self.report_queue();
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+
+    fn next(&self) -> Result<Option<Delivery>, crate::store::StoreError> {
+        if self.ordered {
+            return self.store.next_delivery(&self.channel, &self.name);
+        }
+        Ok(self
+            .store
+            .ready_deliveries(&self.channel, &self.name, now_ms(), 1)?
+            .into_iter()
+            .next())
+    }
+
+    async fn deliver(&mut self, delivery: Delivery) {
+        let message = self.store.message(delivery.message_id).ok().flatten();
+        let (message_type, trigger, received_ms) = message
+            .as_ref()
+            .map(|m| {
+                (
+                    m.meta.message_type.clone(),
+                    m.meta.trigger.clone(),
+                    m.received_at_ms,
+                )
+            })
+            .unwrap_or_default();
+        let input = DeliveryInput {
+            payload: &delivery.payload,
+            message_id: delivery.message_id,
+            control_id: &delivery.control_id,
+            channel: &self.channel,
+            message_type: &message_type,
+            trigger: &trigger,
+            received_ms,
+        };
+        let started = Instant::now();
+        let at_ms = now_ms();
+        let outcome = self.destination.send(&input).await;
+        let elapsed = started.elapsed();
+        metrics::histogram!(crate::metrics::REQUEST_DURATION, "channel" => self.channel.clone(), "destination" => self.name.clone()).record(elapsed.as_secs_f64());
+        let attempt_number = delivery.attempts + 1;
+        let (attempt, next) = match outcome {
+            Outcome::Delivered { response } => {
+                metrics::counter!(crate::metrics::SENT, "channel" => self.channel.clone(), "destination" => self.name.clone()).increment(1);
+                (
+                    Attempt {
+                        at_ms,
+                        ok: true,
+                        response,
+                        error: None,
+                        duration_ms: elapsed.as_millis() as u64,
+                    },
+                    NextStep::Sent,
+                )
+            }
+            Outcome::Retry { error, after } => {
+                let next = match self.retry.next_delay(attempt_number) {
+                    Some(delay) => {
+                        metrics::counter!(crate::metrics::RETRIES, "channel" => self.channel.clone(), "destination" => self.name.clone()).increment(1);
+                        // A server may ask for a later retry (Retry-After); honour it, within reason.
+                        let delay =
+                            after.map_or(delay, |server| server.min(MAX_SERVER_DELAY).max(delay));
+                        NextStep::RetryAt(now_ms() + delay.as_millis() as u64)
+                    }
+                    None => {
+                        metrics::counter!(crate::metrics::REJECTED, "channel" => self.channel.clone(), "destination" => self.name.clone()).increment(1);
+                        tracing::warn!(channel = %self.channel, destination = %self.name, message_id = delivery.message_id, control_id = %delivery.control_id, "Delivery failed after the last attempt; the message is in ERROR and can be replayed.");
+                        NextStep::DeadLetter
+                    }
+                };
+                (
+                    Attempt {
+                        at_ms,
+                        ok: false,
+                        response: None,
+                        error: Some(error),
+                        duration_ms: elapsed.as_millis() as u64,
+                    },
+                    next,
+                )
+            }
+            Outcome::Reject { error } => {
+                metrics::counter!(crate::metrics::REJECTED, "channel" => self.channel.clone(), "destination" => self.name.clone()).increment(1);
+                tracing::warn!(channel = %self.channel, destination = %self.name, message_id = delivery.message_id, control_id = %delivery.control_id, "The destination rejected the message; it is in ERROR and can be replayed.");
+                (
+                    Attempt {
+                        at_ms,
+                        ok: false,
+                        response: None,
+                        error: Some(error),
+                        duration_ms: elapsed.as_millis() as u64,
+                    },
+                    NextStep::DeadLetter,
+                )
+            }
+        };
+        if matches!(next, NextStep::Sent | NextStep::DeadLetter) {
+            metrics::counter!(crate::metrics::DEQUEUED, "channel" => self.channel.clone(), "destination" => self.name.clone()).increment(1);
+        }
+        if let Err(error) = self
+            .store
+            .record_attempt(
+                &self.channel,
+                &self.name,
+                delivery.message_id,
+                attempt,
+                next,
+            )
+            .await
+        {
+            // The attempt is lost but the entry is still queued: it will be sent again
+            // (at-least-once), which the receiver can recognise by the control id.
+            tracing::error!(channel = %self.channel, destination = %self.name, message_id = delivery.message_id, %error, "Cannot record a delivery attempt.");
+            tokio::time::sleep(IDLE_POLL).await;
+        }
+    }
+
+    fn report_queue(&self) {
+        if let Ok(stats) = self.store.queue_stats(&self.channel, &self.name) {
+            metrics::gauge!(crate::metrics::QUEUE_DEPTH, "channel" => self.channel.clone(), "destination" => self.name.clone()).set(stats.depth as f64);
+            let age = stats
+                .oldest_enqueued_ms
+                .map_or(0.0, |t| now_ms().saturating_sub(t) as f64 / 1000.0);
+            metrics::gauge!(crate::metrics::QUEUE_OLDEST_AGE, "channel" => self.channel.clone(), "destination" => self.name.clone()).set(age);
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! The MLLP source: a [`crate::mllp::server`] listener whose frames go to a channel pipeline.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::channel::runner::Pipeline;
+use crate::mllp::FrameHandler;
+use crate::mllp::server::{ListenerSettings, serve};
+
+/// Connects the listener to the pipeline and keeps the connection metrics.
+struct ToPipeline {
+    pipeline: Arc<Pipeline>,
+}
+
+impl FrameHandler for ToPipeline {
+    async fn handle(&self, frame: Bytes, peer: SocketAddr) -> Option<Bytes> {
+        self.pipeline.receive(frame, &peer.to_string()).await.ack
+    }
+
+    fn connection_problem(&self, peer: SocketAddr, reason: &str) {
+        metrics::counter!(crate::metrics::CONNECTION_PROBLEMS, "channel" => self.pipeline.channel.clone()).increment(1);
+        tracing::warn!(channel = %self.pipeline.channel, %peer, reason, "Closed an MLLP connection.");
+    }
+
+    fn connection_changed(&self, _peer: SocketAddr, open: bool) {
+        let gauge = metrics::gauge!(crate::metrics::CONNECTIONS_OPEN, "channel" => self.pipeline.channel.clone());
+        if open {
+            gauge.increment(1.0)
+        } else {
+            gauge.decrement(1.0)
+        }
+    }
+}
+
+/// Binds `listen` now (so a port in use is reported at start, naming the channel) and serves it
+/// in a task until `stop` is cancelled.
+pub async fn start(
+    listen: SocketAddr,
+    settings: ListenerSettings,
+    pipeline: Arc<Pipeline>,
+    stop: CancellationToken,
+) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
+    let listener = TcpListener::bind(listen).await?;
+    let local = listener.local_addr()?;
+    let handler = Arc::new(ToPipeline { pipeline });
+    Ok((
+        local,
+        tokio::spawn(serve(listener, settings, handler, stop)),
+    ))
+}
