@@ -179,11 +179,13 @@ fn split_writes_one_file_per_message() {
 }
 
 #[test]
-fn bare_ihub_lists_the_subcommands() {
-    let out = ihub(&[]);
+fn help_lists_the_subcommands() {
+    let out = ihub(&["--help"]);
     assert!(out.status.success());
     let text = stdout(&out);
-    assert!(text.contains("hl7") && text.contains("send"), "{text}");
+    for command in ["run", "validate", "messages", "hl7", "send"] {
+        assert!(text.contains(command), "{command} missing from:\n{text}");
+    }
 }
 
 #[test]
