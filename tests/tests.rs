@@ -27,3 +27,6 @@ mod store;
 
 // Channel files: samples and valid fixtures load clean, invalid ones yield their pinned report; `ihub validate`.
 mod channel_files;
+
+// The engine in-process: MLLP/HTTP/file in, file/MLLP out, NAKs, scripts, duplicates, hot reload, API.
+mod engine;

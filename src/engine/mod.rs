@@ -62,6 +62,7 @@ pub struct Engine {
     /// Renders `/metrics`; `None` when another engine in this process installed the recorder.
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     settings: EngineSettings,
+    api_addr: std::sync::OnceLock<SocketAddr>,
 }
 
 /// Why the engine did not start: bad channel files get their own exit code (78, EX_CONFIG).
@@ -97,6 +98,7 @@ impl Engine {
             channels: Mutex::new(BTreeMap::new()),
             metrics,
             settings,
+            api_addr: std::sync::OnceLock::new(),
         });
         let mut slots = engine.channels.lock().await;
         for spec in specs {
@@ -174,6 +176,7 @@ impl Engine {
             .await
             .with_context(|| format!("cannot serve the API on {}", self.settings.api))?;
         let api_addr = listener.local_addr()?;
+        let _ = self.api_addr.set(api_addr);
         let app = crate::api::router(self.clone());
         let api_stop = shutdown.clone();
         let api = tokio::spawn(async move {
@@ -211,6 +214,11 @@ impl Engine {
         let _ = tokio::time::timeout(Duration::from_secs(2), api).await;
         tracing::info!("Integration Hub stopped.");
         Ok(())
+    }
+
+    /// The address the API is served on, once [`Engine::run`] has bound it.
+    pub fn api_addr(&self) -> Option<SocketAddr> {
+        self.api_addr.get().copied()
     }
 
     /// The settings the engine runs with.
