@@ -186,6 +186,7 @@ impl Engine {
                 tracing::error!(%error, "The API server stopped.");
             }
         });
+        let pruner = tokio::spawn(prune_loop(self.clone(), shutdown.clone()));
         let count = self
             .channels
             .lock()
@@ -212,6 +213,7 @@ impl Engine {
             .await
             .context("flushing the store at shutdown")?;
         let _ = tokio::time::timeout(Duration::from_secs(2), api).await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), pruner).await;
         tracing::info!("Integration Hub stopped.");
         Ok(())
     }
@@ -224,6 +226,51 @@ impl Engine {
     /// The settings the engine runs with.
     pub fn settings(&self) -> &EngineSettings {
         &self.settings
+    }
+}
+
+/// How often old messages are pruned (and once, a minute after start).
+const PRUNE_INTERVAL: Duration = Duration::from_secs(600);
+
+/// Applies every channel's `[prune]` settings now and then. Pruning works in small chunks in
+/// the store, so it does not hold up incoming messages.
+async fn prune_loop(engine: Arc<Engine>, shutdown: CancellationToken) {
+    let mut wait = Duration::from_secs(60);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+        wait = PRUNE_INTERVAL;
+        let policies: Vec<(String, crate::store::PrunePolicy)> = {
+            let slots = engine.channels.lock().await;
+            slots
+                .iter()
+                .map(|(id, slot)| {
+                    let prune = &slot.spec.prune;
+                    let ms = |d: Option<Duration>| d.map(|d| d.as_millis() as u64);
+                    (
+                        id.clone(),
+                        crate::store::PrunePolicy {
+                            max_age_ms: ms(prune.keep_for),
+                            max_messages: prune.keep_messages,
+                            error_max_age_ms: ms(prune.keep_errors_for),
+                        },
+                    )
+                })
+                .collect()
+        };
+        for (id, policy) in policies {
+            match engine
+                .store
+                .prune(&id, &policy, crate::channel::runner::now_ms())
+                .await
+            {
+                Ok(0) => {}
+                Ok(pruned) => tracing::info!(channel = %id, pruned, "Pruned old messages."),
+                Err(error) => tracing::warn!(channel = %id, %error, "Pruning failed."),
+            }
+        }
     }
 }
 
