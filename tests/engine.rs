@@ -636,3 +636,90 @@ async fn the_api_lists_shows_and_replays() {
     assert!(metrics.status() == 200 || metrics.status() == 503);
     engine.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_with_mutual_tls() {
+    let certs = tempfile::tempdir().unwrap();
+    let script = certs.path().join("make-dev-certs.sh");
+    std::fs::copy("certs/make-dev-certs.sh", &script).unwrap();
+    match std::process::Command::new("bash").arg(&script).output() {
+        Ok(out) if out.status.success() => {}
+        other => {
+            println!("skipped: certs/make-dev-certs.sh could not make certificates: {other:?}");
+            return;
+        }
+    }
+    let c = |name: &str| certs.path().join(name).display().to_string();
+    let channel = format!(
+        r#"
+[source]
+type = "mllp"
+listen = "127.0.0.1:0"
+tls = {{ cert = "{}", key = "{}", client_ca = "{}" }}
+[[destination]]
+name = "archive"
+type = "file"
+directory = "{{dir}}/out"
+"#,
+        c("server.crt"),
+        c("server.key"),
+        c("ca.crt")
+    );
+    let engine = TestEngine::start(&[("secure", &channel)]).await;
+    let addr = engine.addr("secure").await.to_string();
+    let tls =
+        ihub::mllp::TlsClientConfig::mutual(c("ca.crt"), c("client.crt"), c("client.key")).unwrap();
+    let mut client = MllpClient::connect(&addr, Some(tls)).await.unwrap();
+    let ack = client
+        .send(
+            message("TLS1", "ORU^R01").as_bytes(),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        msa(&String::from_utf8_lossy(&ack)),
+        ("AA".into(), "TLS1".into())
+    );
+    let plain = ihub::mllp::TlsClientConfig::from_ca_pem(c("ca.crt")).unwrap();
+    let refused = match MllpClient::connect(&addr, Some(plain)).await {
+        Err(_) => true,
+        Ok(mut c) => c
+            .send(
+                message("TLS2", "ORU^R01").as_bytes(),
+                Duration::from_secs(5),
+            )
+            .await
+            .is_err(),
+    };
+    assert!(
+        refused,
+        "a client without a certificate must not get an ACK"
+    );
+    let plain_tcp = MllpClient::connect(&addr, None).await;
+    if let Ok(mut c) = plain_tcp {
+        assert!(
+            c.send(
+                message("TLS3", "ORU^R01").as_bytes(),
+                Duration::from_secs(5)
+            )
+            .await
+            .is_err(),
+            "plain TCP gets no ACK"
+        );
+    }
+    let stored = engine
+        .engine
+        .store
+        .list(&MessageFilter {
+            channel: Some("secure".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(
+        stored.len(),
+        1,
+        "only the authenticated message was accepted"
+    );
+    engine.stop().await;
+}
