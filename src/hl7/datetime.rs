@@ -11,8 +11,9 @@ pub fn now_timestamp() -> String {
     format_utc(secs)
 }
 
-/// Formats seconds since the Unix epoch as an HL7 UTC timestamp.
-pub(crate) fn format_utc(secs: u64) -> String {
+/// Formats seconds since the Unix epoch as an HL7 UTC timestamp (`YYYYMMDDHHMMSS+0000`), for
+/// times the engine records (received, sent) rather than the current time.
+pub fn format_utc(secs: u64) -> String {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     let (y, m, d) = civil_from_days(days);

@@ -43,7 +43,7 @@ pub use ack::{Ack, AckCode, AckCondition, AckError, ErrorCode, Severity, build_a
 pub use batch::{Batch, BatchFile, build_batch, parse_batch, parse_stream};
 pub use buf::MessageBuf;
 pub use charset::Charset;
-pub use datetime::now_timestamp;
+pub use datetime::{format_utc, now_timestamp};
 pub use delimiters::Delimiters;
 pub use error::{ParseError, PathError};
 pub use escape::{escape, unescape};
