@@ -30,3 +30,6 @@ mod channel_files;
 
 // The engine in-process: MLLP/HTTP/file in, file/MLLP out, NAKs, scripts, duplicates, hot reload, API.
 mod engine;
+
+// The `ihub` binary as a child: kill -9 under load and restart, python-hl7 mllp_send, promtool, SIGTERM.
+mod engine_process;
