@@ -45,7 +45,7 @@ COPY --chown=ihub:ihub channels/ ./channels/
 COPY --chown=ihub:ihub scripts/ ./scripts/
 COPY --chown=ihub:ihub certs/ ./certs/
 COPY --chown=ihub:ihub samples/ ./samples/
-RUN mkdir -p data && chown ihub:ihub /srv/ihub data
+RUN mkdir -p data out && chown ihub:ihub /srv/ihub data out
 
 USER ihub
 VOLUME ["/srv/ihub/channels", "/srv/ihub/scripts", "/srv/ihub/certs", "/srv/ihub/data"]
@@ -56,3 +56,6 @@ EXPOSE 2575 8080
 # `docker stop` sends SIGTERM straight to ihub: the exec-form ENTRYPOINT makes it PID 1.
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/ihub"]
+# Inside a container the API must listen on every interface to be reachable; channel files
+# mounted into /srv/ihub/channels should likewise use `listen = "0.0.0.0:PORT"`.
+CMD ["run", "--api", "0.0.0.0:8080"]
