@@ -120,7 +120,10 @@ impl Pipeline {
         }
 
         // Filter and transform run user scripts: off the reactor, with their own limits.
-        let scripted = {
+        let scripted = if self.filter.is_none() && self.transform.is_none() {
+            // Nothing to run: no need to leave the reactor thread.
+            Ok((Scripted::Continue, buf))
+        } else {
             let this = Arc::clone(self);
             tokio::task::spawn_blocking(move || this.run_scripts(buf)).await
         };
