@@ -593,7 +593,7 @@ async fn sigterm_with_a_client_connected_exits_0() {
         engine.log()
     );
     println!(
-        "SIGTERM with a client connected: exit {status} after {} ms",
+        "SIGTERM with a client connected: {status} after {} ms",
         took.as_millis()
     );
 }
