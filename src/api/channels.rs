@@ -58,7 +58,8 @@ fn describe(engine: &Engine, id: &str, slot: &ChannelSlot) -> Result<Value, ApiE
             "name": destination.name,
             "type": destination.type_name(),
             "queue_depth": stats.depth,
-            "oldest_queued_ms": stats.oldest_enqueued_ms,
+            "oldest_queued_at_ms": stats.oldest_enqueued_ms,
+            "oldest_queued_age_secs": stats.oldest_enqueued_ms.map(|t| crate::channel::runner::now_ms().saturating_sub(t) as f64 / 1000.0),
         }));
     }
     let listen = slot
