@@ -414,41 +414,11 @@ mod tests {
     // A throwaway CA and a server certificate for `localhost` and 127.0.0.1 it signed (ECDSA
     // P-256, valid 2000–2100), made with openssl for these tests only. Nothing trusts this CA
     // outside them; the key is here so the tests need no generator crate and no network.
-    const TEST_CA_PEM: &str = "\
------BEGIN CERTIFICATE-----
-MIIBYjCCAQigAwIBAgICEAAwCgYIKoZIzj0EAwIwFzEVMBMGA1UEAwwMaWh1YiB0
-ZXN0IENBMCAXDTAwMDEwMTAwMDAwMFoYDzIxMDAwMTAxMDAwMDAwWjAXMRUwEwYD
-VQQDDAxpaHViIHRlc3QgQ0EwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAARXbu0q
-pjoKORJV/XgANmeLluqXvwp/OcPS4kZf6SEbkuT4QBK1pvES2SiZW1FoS+xR+acP
-3jGsAHaK/TksidACo0IwQDAPBgNVHRMBAf8EBTADAQH/MA4GA1UdDwEB/wQEAwIB
-BjAdBgNVHQ4EFgQUx4iMLxvlYNKO25k1e59LA7ZCw18wCgYIKoZIzj0EAwIDSAAw
-RQIgbqQVtGuhUDXv04E7IGe0fVQwZsXev/y0cw+ZqZqJICwCIQCkuMBPo3FweR4Y
-lmbM8Tq/lnNP+IK6VGBx/3Jxti22Xg==
------END CERTIFICATE-----
-";
+    const TEST_CA_PEM: &str = include_str!("../../tests/fixtures/tls/ca.crt");
 
-    const TEST_SERVER_CERT_PEM: &str = "\
------BEGIN CERTIFICATE-----
-MIIBrzCCAVagAwIBAgICEAEwCgYIKoZIzj0EAwIwFzEVMBMGA1UEAwwMaWh1YiB0
-ZXN0IENBMCAXDTAwMDEwMTAwMDAwMFoYDzIxMDAwMTAxMDAwMDAwWjAUMRIwEAYD
-VQQDDAlsb2NhbGhvc3QwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAATlO/iNF6Zj
-vqfw4X/43LI0d7TAWk+MukPGAiodEAxm2ZGlr/2vE0yZFObzesAY3xSTYApzMDF2
-mopMOw5VLUuPo4GSMIGPMAwGA1UdEwEB/wQCMAAwDgYDVR0PAQH/BAQDAgeAMBMG
-A1UdJQQMMAoGCCsGAQUFBwMBMBoGA1UdEQQTMBGCCWxvY2FsaG9zdIcEfwAAATAf
-BgNVHSMEGDAWgBTHiIwvG+Vg0o7bmTV7n0sDtkLDXzAdBgNVHQ4EFgQUxf6YZWGx
-S2ZjvYs85yiO6qc3HoEwCgYIKoZIzj0EAwIDRwAwRAIgFziOYvU3x4ZQrOYapIdy
-aDRZnw6yfofoM2S7HmTjhQsCIDOpj2NmXyvxxxDegESMgRSX+JkGbbF3r9wMDiAP
-ThfD
------END CERTIFICATE-----
-";
+    const TEST_SERVER_CERT_PEM: &str = include_str!("../../tests/fixtures/tls/server.crt");
 
-    const TEST_SERVER_KEY_PEM: &str = "\
------BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgV689/xDvkFsXnYAK
-qMkE3qgltwRtF2eFxQnY9bQuVUOhRANCAATlO/iNF6Zjvqfw4X/43LI0d7TAWk+M
-ukPGAiodEAxm2ZGlr/2vE0yZFObzesAY3xSTYApzMDF2mopMOw5VLUuP
------END PRIVATE KEY-----
-";
+    const TEST_SERVER_KEY_PEM: &str = include_str!("../../tests/fixtures/tls/server.key");
 
     fn pem_file(contents: &str) -> tempfile::NamedTempFile {
         let mut file = tempfile::NamedTempFile::new().unwrap();
