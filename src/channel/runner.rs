@@ -181,19 +181,20 @@ impl Pipeline {
             }
             Scripted::Continue => {
                 let transformed = buf.as_bytes().to_vec();
+                let original = message.to_bytes();
                 let deliveries = self
                     .routes
                     .iter()
                     .map(|route| NewDelivery {
                         destination: route.name.clone(),
                         payload: if route.send_original {
-                            message.to_bytes()
+                            original.clone()
                         } else {
                             transformed.clone()
                         },
                     })
                     .collect::<Vec<_>>();
-                let changed = transformed != message.to_bytes();
+                let changed = transformed != original;
                 let status = if deliveries.is_empty() {
                     MessageStatus::Sent
                 } else {
