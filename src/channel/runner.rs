@@ -104,18 +104,14 @@ impl Pipeline {
                 DuplicateAction::Ack => self.accept_code(),
                 DuplicateAction::Reject => self.reject_code(),
             };
-            let new = self.record(
-                raw.to_vec(),
-                peer,
-                received_at_ms,
-                meta,
-                MessageStatus::Filtered,
-                Some(reason.clone()),
-                None,
-                Vec::new(),
-            );
+            let settled = Settled {
+                status: MessageStatus::Filtered,
+                reason: reason.clone(),
+                code,
+                ack_text: Some(reason),
+            };
             return self
-                .answer(&buf, new.await, code, MessageStatus::Filtered, Some(reason))
+                .settle(&raw, peer, received_at_ms, meta, &buf, settled)
                 .await;
         }
 
@@ -139,45 +135,25 @@ impl Pipeline {
             Scripted::Filtered(reason) => {
                 metrics::counter!(crate::metrics::FILTERED, "channel" => self.channel.clone())
                     .increment(1);
-                let stored = self.record(
-                    raw.to_vec(),
-                    peer,
-                    received_at_ms,
-                    meta,
-                    MessageStatus::Filtered,
-                    Some(reason.clone()),
-                    None,
-                    Vec::new(),
-                );
-                self.answer(
-                    &buf,
-                    stored.await,
-                    self.accept_code(),
-                    MessageStatus::Filtered,
-                    None,
-                )
-                .await
+                let settled = Settled {
+                    status: MessageStatus::Filtered,
+                    reason,
+                    code: self.accept_code(),
+                    ack_text: None,
+                };
+                self.settle(&raw, peer, received_at_ms, meta, &buf, settled)
+                    .await
             }
             Scripted::Error(reason) => {
                 metrics::counter!(crate::metrics::ERRORS, "channel" => self.channel.clone(), "stage" => "processing", "error_type" => "script").increment(1);
-                let stored = self.record(
-                    raw.to_vec(),
-                    peer,
-                    received_at_ms,
-                    meta,
-                    MessageStatus::Error,
-                    Some(reason.clone()),
-                    None,
-                    Vec::new(),
-                );
-                self.answer(
-                    &buf,
-                    stored.await,
-                    self.error_code(),
-                    MessageStatus::Error,
-                    Some(reason),
-                )
-                .await
+                let settled = Settled {
+                    status: MessageStatus::Error,
+                    reason: reason.clone(),
+                    code: self.error_code(),
+                    ack_text: Some(reason),
+                };
+                self.settle(&raw, peer, received_at_ms, meta, &buf, settled)
+                    .await
             }
             Scripted::Continue => {
                 let transformed = buf.as_bytes().to_vec();
@@ -386,6 +362,38 @@ impl Pipeline {
         self.store.accept(message, self.durability).await
     }
 
+    /// Stores a message that goes to no destination (a duplicate, filtered, or failed in a
+    /// script) and answers it.
+    async fn settle(
+        &self,
+        raw: &[u8],
+        peer: &str,
+        received_at_ms: u64,
+        meta: MessageMeta,
+        buf: &MessageBuf,
+        settled: Settled,
+    ) -> Disposition {
+        let Settled {
+            status,
+            reason,
+            code,
+            ack_text,
+        } = settled;
+        let stored = self
+            .record(
+                raw.to_vec(),
+                peer,
+                received_at_ms,
+                meta,
+                status,
+                Some(reason),
+                None,
+                Vec::new(),
+            )
+            .await;
+        self.answer(buf, stored, code, status, ack_text).await
+    }
+
     /// Builds the ACK once the message is stored (or the NAK if storing failed).
     async fn answer(
         &self,
@@ -493,6 +501,15 @@ impl Pipeline {
             .map(|r| (r.name.clone(), r.wake.clone()))
             .collect()
     }
+}
+
+/// How a message that goes to no destination ends: its status and stored reason, the ACK code,
+/// and the text (if any) the ACK carries.
+struct Settled {
+    status: MessageStatus,
+    reason: String,
+    code: AckCode,
+    ack_text: Option<String>,
 }
 
 /// The result of running a channel's scripts.
