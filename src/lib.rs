@@ -16,6 +16,9 @@
 //! - [`engine`]: the running engine: channels started from their specs, delivery workers, hot
 //!   reload and graceful shutdown.
 //! - [`api`]: the HTTP API (channels, messages, replay) and `/metrics`.
+//! - [`mapping`]: field mappings (JSONPath and HL7 paths), transform functions, record
+//!   validation and conflict resolution.
+//! - [`fhir`]: FHIR R4 resources, validation, HL7 v2 ⇄ FHIR conversion and the FHIR client.
 //! - [`cli`]: the `ihub` subcommands; `main.rs` only parses arguments and maps errors to exit codes.
 
 pub mod api;
@@ -23,7 +26,9 @@ pub mod channel;
 pub mod cli;
 pub mod destination;
 pub mod engine;
+pub mod fhir;
 pub mod hl7;
+pub mod mapping;
 pub mod metrics;
 pub mod mllp;
 pub mod script;

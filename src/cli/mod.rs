@@ -1,10 +1,15 @@
 //! The `ihub` command line: clap definitions and dispatch. Each subcommand lives in its own file
 //! and returns `anyhow::Result`; this module turns errors into `error: …` on stderr and exit codes.
 
+mod fhir;
+mod fhir_convert;
+mod fhir_validate;
 mod hl7;
 mod messages;
 mod run;
+mod schema;
 mod send;
+mod test;
 mod validate;
 
 use std::net::SocketAddr;
@@ -37,6 +42,21 @@ pub enum Command {
     Send(SendArgs),
     /// Check channel files and report every problem with file:line:col; exit 78 on errors.
     Validate(ValidateArgs),
+    /// Run channel tests (`channels/<id>.test.toml`) without contacting any destination.
+    Test(TestArgs),
+    /// Print the JSON Schema of the channel file format, for editors.
+    Schema,
+    /// FHIR R4 tools: validate resources, convert HL7 v2 to FHIR.
+    #[command(subcommand)]
+    Fhir(fhir::FhirCommand),
+}
+
+/// `ihub test`: channel tests.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Test files or channel files, or directories of them (default: `channels`).
+    #[arg(default_value = "channels")]
+    pub paths: Vec<PathBuf>,
 }
 
 /// `ihub hl7 …`: offline tools over HL7 v2 files (one message, a stream, or a batch).
@@ -185,6 +205,9 @@ pub fn main() -> ExitCode {
         Some(Command::Hl7(cmd)) => hl7::run(cmd),
         Some(Command::Send(args)) => send::run(args),
         Some(Command::Validate(args)) => validate::run(args),
+        Some(Command::Test(args)) => test::run(args),
+        Some(Command::Schema) => schema::run(),
+        Some(Command::Fhir(command)) => fhir::run(command),
     };
     match result {
         Ok(code) => code,

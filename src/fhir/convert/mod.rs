@@ -1,0 +1,1 @@
+//! HL7 v2 → FHIR R4 transaction Bundles (being written).
