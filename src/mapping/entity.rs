@@ -196,7 +196,8 @@ impl EntityMapping {
         }
     }
 
-    /// Runs a chain; `Ok(None)` when the result is absent and the field is optional.
+    /// Runs a chain; `Ok(None)` when the result is absent or blank text (FHIR forbids empty
+    /// strings, HL7 has no empty value) and the field is optional.
     fn run(
         &self,
         field: &FieldMapping,
@@ -206,7 +207,12 @@ impl EntityMapping {
         from: &str,
     ) -> Result<Option<Value>, FieldError> {
         let out = apply_chain(chain, value.unwrap_or(Value::Null), &self.context(record, field))?;
-        if !out.is_null() {
+        let blank = match &out {
+            Value::Null => true,
+            Value::String(s) => s.trim().is_empty(),
+            _ => false,
+        };
+        if !blank {
             return Ok(Some(out));
         }
         if field.required {

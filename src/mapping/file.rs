@@ -158,13 +158,15 @@ impl MappingSet {
         };
         let lookups: Arc<LookupTables> = Arc::new(raw.lookup.into_iter().collect());
         let mut entities: Vec<EntityMapping> = Vec::new();
+        let mut names: Vec<String> = Vec::new();
         for entity in raw.entity {
-            if entities.iter().any(|e| e.local == *entity.local.get_ref()) {
+            if names.contains(entity.local.get_ref()) {
                 cx.error(
                     entity.local.span(),
                     format!("entity `{}` is mapped twice in this file", entity.local.get_ref()),
                 );
             }
+            names.push(entity.local.get_ref().clone());
             if let Some(built) = cx.entity(entity, &lookups) {
                 entities.push(built);
             }

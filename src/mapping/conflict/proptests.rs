@@ -5,7 +5,8 @@
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
-use super::*;
+use super::{Direction, OnConflict, Resolution, resolve};
+use super::Strategy as Merge;
 
 fn record() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![(0i64..3).prop_map(|n| json!(n)), Just(json!("s")), Just(Value::Null)];
@@ -34,7 +35,7 @@ proptest! {
     fn merge_is_deterministic_and_symmetric(
         base in objects(), local in objects(), remote in objects(), oc in any_on_conflict()
     ) {
-        let m = Strategy::Merge { on_conflict: oc };
+        let m = Merge::Merge { on_conflict: oc };
         let once = resolve(Some(&base), &local, &remote, m, Direction::Pull);
         prop_assert_eq!(&once, &resolve(Some(&base), &local, &remote, m, Direction::Pull));
         // Swapping which side is called local, with the source kept the same, changes nothing
@@ -51,7 +52,7 @@ proptest! {
     fn an_unchanged_side_never_overwrites_a_changed_one(
         base in objects(), changed in objects(), oc in any_on_conflict(), pull in any::<bool>()
     ) {
-        let m = Strategy::Merge { on_conflict: oc };
+        let m = Merge::Merge { on_conflict: oc };
         let d = if pull { Direction::Pull } else { Direction::Push };
         prop_assert_eq!(resolve(Some(&base), &base, &changed, m, d), Resolution::Resolved(changed.clone()));
         prop_assert_eq!(resolve(Some(&base), &changed, &base, m, d), Resolution::Resolved(changed));
@@ -61,7 +62,7 @@ proptest! {
     fn fields_changed_on_one_side_only_take_that_change(
         base in objects(), local in objects(), remote in objects(), oc in any_on_conflict()
     ) {
-        let m = Strategy::Merge { on_conflict: oc };
+        let m = Merge::Merge { on_conflict: oc };
         let Resolution::Resolved(merged) = resolve(Some(&base), &local, &remote, m, Direction::Pull) else {
             return Ok(());
         };
@@ -83,7 +84,7 @@ proptest! {
 
     #[test]
     fn identical_sides_merge_to_that_side(base in objects(), side in objects(), oc in any_on_conflict()) {
-        let m = Strategy::Merge { on_conflict: oc };
+        let m = Merge::Merge { on_conflict: oc };
         prop_assert_eq!(resolve(Some(&base), &side, &side, m, Direction::Pull), Resolution::Resolved(side.clone()));
         prop_assert_eq!(resolve(None, &side, &side, m, Direction::Push), Resolution::Resolved(side));
     }

@@ -67,7 +67,15 @@ impl RemotePath {
     /// Parses `text` as an HL7 path when it looks like one, else as a JSONPath.
     pub fn parse(text: &str) -> Result<RemotePath, String> {
         if looks_like_hl7(text) {
-            crate::hl7::Path::parse(text).map_err(|e| e.to_string())?;
+            crate::hl7::Path::parse(text).map_err(|e| {
+                // One line (the caret display of `PathError` does not fit a file:line:col list).
+                format!(
+                    "invalid path `{}`: {} at character {}",
+                    e.path,
+                    e.message,
+                    e.position + 1
+                )
+            })?;
             Ok(RemotePath::Hl7(text.to_string()))
         } else {
             Ok(RemotePath::Json(JsonField::parse(text)?))

@@ -147,7 +147,8 @@ mod tests {
             ("1-800-FLOWERS", "letters"),
             ("155-234-5678", "2-9"),
             ("+1 555 234 567", "11"),
-            ("+12", "8 to 15"),
+            ("+12", "has 2 digits"),
+            ("+44 12", "8 to 15"),
             ("555*234*5678", "`*`"),
         ] {
             let err = normalize(input, Region::Us).unwrap_err();
