@@ -33,3 +33,6 @@ mod engine;
 
 // The `ihub` binary as a child: kill -9 under load and restart, python-hl7 mllp_send, promtool, SIGTERM.
 mod engine_process;
+
+// Mapping files in mappings/: the sample maps a patient both ways; the README covers every function.
+mod mapping_files;

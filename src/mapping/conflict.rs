@@ -142,7 +142,11 @@ fn newer(a: &Value, b: &Value) -> Option<bool> {
 
 fn timestamp(record: &Value) -> Option<OffsetDateTime> {
     TIMESTAMP_PATHS.iter().find_map(|p| {
-        let text = ReadPath::parse(p).ok()?.first(record)?.as_str()?.to_string();
+        let text = ReadPath::parse(p)
+            .ok()?
+            .first(record)?
+            .as_str()?
+            .to_string();
         parse_iso(&text).ok()?.to_offset_date_time().ok()
     })
 }
@@ -215,8 +219,11 @@ fn merge(
         Some(true) => source.cloned(),
         Some(false) => dest.cloned(),
         None => {
-            cx.manual
-                .push(if path.is_empty() { "$".into() } else { path.to_string() });
+            cx.manual.push(if path.is_empty() {
+                "$".into()
+            } else {
+                path.to_string()
+            });
             local.cloned()
         }
     }
@@ -233,11 +240,19 @@ fn differing_fields(a: &Value, b: &Value) -> Vec<String> {
             keys.sort_unstable();
             keys.dedup();
             for k in keys {
-                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
                 walk(x.get(k), y.get(k), &p, out);
             }
         } else {
-            out.push(if path.is_empty() { "$".into() } else { path.to_string() });
+            out.push(if path.is_empty() {
+                "$".into()
+            } else {
+                path.to_string()
+            });
         }
     }
     let mut out = Vec::new();

@@ -109,7 +109,11 @@ impl EntityMapping {
 
     /// Push into an HL7 message: each field's value (after its chain) is set at its HL7
     /// path, creating segments and fields as needed. The local record is validated first.
-    pub fn apply_to_hl7(&self, record: &Value, message: &mut MessageBuf) -> Result<(), RecordErrors> {
+    pub fn apply_to_hl7(
+        &self,
+        record: &Value,
+        message: &mut MessageBuf,
+    ) -> Result<(), RecordErrors> {
         let mut errors = self.check(Direction::Push, true);
         if !errors.errors.is_empty() {
             return Err(errors);
@@ -136,7 +140,12 @@ impl EntityMapping {
                 Ok(v) if v.is_empty() => None,
                 Ok(v) => Some(Value::String(v.text().into_owned())),
                 Err(e) => {
-                    errors.push(FieldError::new(field.local.as_str(), "read", None, e.to_string()));
+                    errors.push(FieldError::new(
+                        field.local.as_str(),
+                        "read",
+                        None,
+                        e.to_string(),
+                    ));
                     continue;
                 }
             };
@@ -169,7 +178,10 @@ impl EntityMapping {
                     field.local.as_str(),
                     "read",
                     None,
-                    format!("the remote field `{}` is {has}: use {call}", field.remote.as_str()),
+                    format!(
+                        "the remote field `{}` is {has}: use {call}",
+                        field.remote.as_str()
+                    ),
                 ));
             }
         }
@@ -206,7 +218,11 @@ impl EntityMapping {
         record: &Value,
         from: &str,
     ) -> Result<Option<Value>, FieldError> {
-        let out = apply_chain(chain, value.unwrap_or(Value::Null), &self.context(record, field))?;
+        let out = apply_chain(
+            chain,
+            value.unwrap_or(Value::Null),
+            &self.context(record, field),
+        )?;
         let blank = match &out {
             Value::Null => true,
             Value::String(s) => s.trim().is_empty(),
@@ -244,7 +260,12 @@ impl EntityMapping {
                 _ => Err("the remote path is of the wrong kind".to_string()),
             };
             if let Err(message) = written {
-                errors.push(FieldError::new(field.local.as_str(), "write", Some(&value), message));
+                errors.push(FieldError::new(
+                    field.local.as_str(),
+                    "write",
+                    Some(&value),
+                    message,
+                ));
             }
         }
     }
@@ -260,7 +281,12 @@ impl EntityMapping {
         match self.run(field, &field.pull, value, record, field.remote.as_str()) {
             Ok(Some(v)) => {
                 if let Err(message) = field.local.set(out, v.clone()) {
-                    errors.push(FieldError::new(field.local.as_str(), "write", Some(&v), message));
+                    errors.push(FieldError::new(
+                        field.local.as_str(),
+                        "write",
+                        Some(&v),
+                        message,
+                    ));
                 }
             }
             Ok(None) => {}

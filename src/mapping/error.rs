@@ -101,10 +101,23 @@ mod tests {
 
     #[test]
     fn names_field_function_and_value() {
-        let e = FieldError::new("phone", "normalize_phone", Some(&json!("555-12")), "has 5 digits");
-        assert_eq!(e.to_string(), r#"field "phone": normalize_phone: "555-12" has 5 digits"#);
-        let all = RecordErrors { errors: vec![e.clone(), e] };
-        assert!(all.to_string().starts_with("2 field errors\n  field \"phone\""));
+        let e = FieldError::new(
+            "phone",
+            "normalize_phone",
+            Some(&json!("555-12")),
+            "has 5 digits",
+        );
+        assert_eq!(
+            e.to_string(),
+            r#"field "phone": normalize_phone: "555-12" has 5 digits"#
+        );
+        let all = RecordErrors {
+            errors: vec![e.clone(), e],
+        };
+        assert!(
+            all.to_string()
+                .starts_with("2 field errors\n  field \"phone\"")
+        );
     }
 
     #[test]

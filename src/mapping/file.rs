@@ -113,7 +113,14 @@ impl fmt::Display for MappingFileError {
             if p.line == 0 {
                 write!(f, "{}: {}", self.file.display(), p.message)?;
             } else {
-                write!(f, "{}:{}:{}: {}", self.file.display(), p.line, p.col, p.message)?;
+                write!(
+                    f,
+                    "{}:{}:{}: {}",
+                    self.file.display(),
+                    p.line,
+                    p.col,
+                    p.message
+                )?;
             }
         }
         Ok(())
@@ -163,7 +170,10 @@ impl MappingSet {
             if names.contains(entity.local.get_ref()) {
                 cx.error(
                     entity.local.span(),
-                    format!("entity `{}` is mapped twice in this file", entity.local.get_ref()),
+                    format!(
+                        "entity `{}` is mapped twice in this file",
+                        entity.local.get_ref()
+                    ),
                 );
             }
             names.push(entity.local.get_ref().clone());
@@ -224,7 +234,8 @@ struct Builder<'t> {
 impl Builder<'_> {
     fn error(&mut self, span: Range<usize>, message: String) {
         let (line, col) = line_col(self.text, span.start);
-        self.problems.push((span.start, MappingProblem { line, col, message }));
+        self.problems
+            .push((span.start, MappingProblem { line, col, message }));
     }
 
     fn into_error(mut self, origin: &Path) -> MappingFileError {
@@ -244,9 +255,13 @@ impl Builder<'_> {
                 fields.push(built);
             }
         }
-        let mut hl7 = fields.iter().filter(|f| matches!(f.remote, RemotePath::Hl7(_)));
+        let mut hl7 = fields
+            .iter()
+            .filter(|f| matches!(f.remote, RemotePath::Hl7(_)));
         if let Some(first_hl7) = hl7.next()
-            && fields.iter().any(|f| matches!(f.remote, RemotePath::Json(_)))
+            && fields
+                .iter()
+                .any(|f| matches!(f.remote, RemotePath::Json(_)))
         {
             self.error(
                 raw.remote.span(),
@@ -277,7 +292,12 @@ impl Builder<'_> {
         })
     }
 
-    fn field(&mut self, raw: RawField, entity: Directions, entity_name: &str) -> Option<FieldMapping> {
+    fn field(
+        &mut self,
+        raw: RawField,
+        entity: Directions,
+        entity_name: &str,
+    ) -> Option<FieldMapping> {
         let before = self.problems.len();
         let local = JsonField::parse(raw.local.get_ref())
             .map_err(|e| self.error(raw.local.span(), e))
@@ -291,10 +311,19 @@ impl Builder<'_> {
             (e, Some(d)) if d == e || d == Directions::Both => e,
             (e, Some(_)) => {
                 let span = raw.direction.as_ref().map_or(0..0, Spanned::span);
-                self.error(span, format!(
-                    "field `{}`: its direction is not among entity `{entity_name}`'s ({e:?})",
-                    raw.local.get_ref()
-                ).to_lowercase().replacen(&raw.local.get_ref().to_lowercase(), raw.local.get_ref(), 1));
+                self.error(
+                    span,
+                    format!(
+                        "field `{}`: its direction is not among entity `{entity_name}`'s ({e:?})",
+                        raw.local.get_ref()
+                    )
+                    .to_lowercase()
+                    .replacen(
+                        &raw.local.get_ref().to_lowercase(),
+                        raw.local.get_ref(),
+                        1,
+                    ),
+                );
                 e
             }
         };
@@ -305,12 +334,18 @@ impl Builder<'_> {
         if let (Some(RemotePath::Json(r)), true) = (&remote, push_ok)
             && let Some(why) = r.write_error()
         {
-            self.error(raw.remote.span(), format!("{why} (this field is pushed, so its remote path is written)"));
+            self.error(
+                raw.remote.span(),
+                format!("{why} (this field is pushed, so its remote path is written)"),
+            );
         }
         if let (Some(l), true) = (&local, pull_ok)
             && let Some(why) = l.write_error()
         {
-            self.error(raw.local.span(), format!("{why} (this field is pulled, so its local path is written)"));
+            self.error(
+                raw.local.span(),
+                format!("{why} (this field is pulled, so its local path is written)"),
+            );
         }
         let (push, pull) = self.chains(&raw, push_ok, pull_ok);
         if self.problems.len() != before {
@@ -326,7 +361,12 @@ impl Builder<'_> {
         })
     }
 
-    fn chains(&mut self, raw: &RawField, push_ok: bool, pull_ok: bool) -> (Vec<Transform>, Vec<Transform>) {
+    fn chains(
+        &mut self,
+        raw: &RawField,
+        push_ok: bool,
+        pull_ok: bool,
+    ) -> (Vec<Transform>, Vec<Transform>) {
         if let (Some(t), Some(other)) = (&raw.transform, raw.push.as_ref().or(raw.pull.as_ref())) {
             let _ = t;
             self.error(
@@ -358,10 +398,16 @@ impl Builder<'_> {
         let push = raw.push.as_ref().map(|c| self.chain(c)).unwrap_or_default();
         let pull = raw.pull.as_ref().map(|c| self.chain(c)).unwrap_or_default();
         if let (Some(c), false) = (&raw.push, push_ok) {
-            self.error(c.span(), "`push` is given but this field is never pushed".into());
+            self.error(
+                c.span(),
+                "`push` is given but this field is never pushed".into(),
+            );
         }
         if let (Some(c), false) = (&raw.pull, pull_ok) {
-            self.error(c.span(), "`pull` is given but this field is never pulled".into());
+            self.error(
+                c.span(),
+                "`pull` is given but this field is never pulled".into(),
+            );
         }
         (push, pull)
     }
@@ -394,7 +440,11 @@ impl Builder<'_> {
             (StrategyName::DestWins, None, None) => Strategy::DestWins,
             (StrategyName::Manual, None, None) => Strategy::Manual,
             _ => {
-                self.error(span, "`tie` goes with strategy \"newest_wins\" and `on_conflict` with \"merge\"".into());
+                self.error(
+                    span,
+                    "`tie` goes with strategy \"newest_wins\" and `on_conflict` with \"merge\""
+                        .into(),
+                );
                 return None;
             }
         };

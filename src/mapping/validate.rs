@@ -132,7 +132,10 @@ pub fn validate_record(record: &Value, rules: &RecordRules) -> Vec<ValidationErr
         if let Some(t) = rule.value_type
             && !has_type(value, t)
         {
-            fail("type", format!("is {}, not {t:?}", kind_of(value)).to_lowercase());
+            fail(
+                "type",
+                format!("is {}, not {t:?}", kind_of(value)).to_lowercase(),
+            );
         }
         if let Some(format) = rule.format
             && let Err(why) = check_format(value, format)
@@ -301,7 +304,11 @@ mod tests {
         let email = &errors[2];
         assert_eq!(email.value, Some(json!("jane@example")));
         assert_eq!(email.message, "is not an email address");
-        assert!(errors[0].message.contains("is a number, not integer"), "{}", errors[0].message);
+        assert!(
+            errors[0].message.contains("is a number, not integer"),
+            "{}",
+            errors[0].message
+        );
     }
 
     #[test]

@@ -5,11 +5,15 @@
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
-use super::{Direction, OnConflict, Resolution, resolve};
 use super::Strategy as Merge;
+use super::{Direction, OnConflict, Resolution, resolve};
 
 fn record() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![(0i64..3).prop_map(|n| json!(n)), Just(json!("s")), Just(Value::Null)];
+    let leaf = prop_oneof![
+        (0i64..3).prop_map(|n| json!(n)),
+        Just(json!("s")),
+        Just(Value::Null)
+    ];
     leaf.prop_recursive(2, 12, 3, |inner| {
         proptest::collection::btree_map("[a-d]", inner, 0..4)
             .prop_map(|m| Value::Object(m.into_iter().collect::<Map<_, _>>()))

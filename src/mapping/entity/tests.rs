@@ -73,7 +73,11 @@ fn local() -> Value {
 
 #[test]
 fn pushes_a_local_record_to_a_fhir_patient() {
-    let patient = set().entity("patients").unwrap().apply(&local(), Direction::Push).unwrap();
+    let patient = set()
+        .entity("patients")
+        .unwrap()
+        .apply(&local(), Direction::Push)
+        .unwrap();
     assert_eq!(
         patient,
         json!({
@@ -114,7 +118,11 @@ fn every_field_error_is_reported_at_once() {
     bad["dateOfBirth"] = json!("1980-01-31");
     bad["email"] = json!("not-an-email");
     bad["address"]["zip"] = json!("1234");
-    let errors = set().entity("patients").unwrap().apply(&bad, Direction::Push).unwrap_err();
+    let errors = set()
+        .entity("patients")
+        .unwrap()
+        .apply(&bad, Direction::Push)
+        .unwrap_err();
     let got: Vec<(&str, &str)> = errors
         .errors
         .iter()
@@ -132,7 +140,10 @@ fn every_field_error_is_reported_at_once() {
     );
     let text = errors.to_string();
     assert!(text.starts_with("5 field errors"), "{text}");
-    assert!(text.contains(r#"field "phone": normalize_phone: "555-12" has 5 digits"#), "{text}");
+    assert!(
+        text.contains(r#"field "phone": normalize_phone: "555-12" has 5 digits"#),
+        "{text}"
+    );
 }
 
 #[test]
@@ -143,7 +154,10 @@ fn a_batch_goes_on_past_a_bad_record() {
         .entity("patients")
         .unwrap()
         .apply_batch(&[local(), bad, local()], Direction::Push);
-    assert_eq!(outcome.mapped.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [0, 2]);
+    assert_eq!(
+        outcome.mapped.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+        [0, 2]
+    );
     assert_eq!(outcome.failed.len(), 1);
     assert_eq!(outcome.failed[0].0, 1);
     assert_eq!(outcome.failed[0].1.errors[0].function, "normalize_gender");
@@ -153,9 +167,16 @@ fn a_batch_goes_on_past_a_bad_record() {
 fn lookups_can_be_added_after_loading() {
     let mut set = set();
     let mut extra = LookupTables::new();
-    extra.insert("marital".into(), [("M".to_string(), "wed".to_string())].into());
+    extra.insert(
+        "marital".into(),
+        [("M".to_string(), "wed".to_string())].into(),
+    );
     set.add_lookups(extra);
-    let patient = set.entity("patients").unwrap().apply(&local(), Direction::Push).unwrap();
+    let patient = set
+        .entity("patients")
+        .unwrap()
+        .apply(&local(), Direction::Push)
+        .unwrap();
     assert_eq!(patient["maritalStatus"]["text"], json!("wed"));
 }
 
@@ -225,9 +246,18 @@ fn hl7_errors_name_the_field() {
     let set = MappingSet::from_toml_str(HL7, Path::new("hl7.toml")).unwrap();
     let patients = set.entity("patients").unwrap();
     let err = patients
-        .from_hl7(&crate::hl7::Message::parse(b"MSH|^~\\&|A|B|C|D|20240101||ADT^A01|1|P|2.5\rPID|1||||DOE^JOHN||19801331").unwrap())
+        .from_hl7(
+            &crate::hl7::Message::parse(
+                b"MSH|^~\\&|A|B|C|D|20240101||ADT^A01|1|P|2.5\rPID|1||||DOE^JOHN||19801331",
+            )
+            .unwrap(),
+        )
         .unwrap_err();
-    let got: Vec<(&str, &str)> = err.errors.iter().map(|e| (e.field.as_str(), e.function.as_str())).collect();
+    let got: Vec<(&str, &str)> = err
+        .errors
+        .iter()
+        .map(|e| (e.field.as_str(), e.function.as_str()))
+        .collect();
     assert_eq!(got, [("mrn", "required"), ("dateOfBirth", "hl7_ts_to_iso")]);
     assert!(err.errors[0].message.contains("`PID-3.1` has no value"));
 
@@ -236,9 +266,18 @@ fn hl7_errors_name_the_field() {
         .apply_to_hl7(&json!({"mrn": {"id": 1}}), &mut msg)
         .unwrap_err();
     assert_eq!(err.errors[0].function, "write");
-    assert!(err.errors[0].message.contains("an object cannot be written to an HL7 field"));
-    let err = patients.apply(&json!({"mrn": "1"}), Direction::Push).unwrap_err();
-    assert!(err.errors[0].message.contains("use apply_to_hl7/from_hl7"), "{err}");
+    assert!(
+        err.errors[0]
+            .message
+            .contains("an object cannot be written to an HL7 field")
+    );
+    let err = patients
+        .apply(&json!({"mrn": "1"}), Direction::Push)
+        .unwrap_err();
+    assert!(
+        err.errors[0].message.contains("use apply_to_hl7/from_hl7"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -246,7 +285,10 @@ fn a_push_only_entity_refuses_pull() {
     let text = "[[entity]]\nlocal = \"a\"\nremote = \"B\"\ndirection = \"push\"\n[[entity.field]]\nlocal = \"x\"\nremote = \"y\"\n";
     let set = MappingSet::from_toml_str(text, Path::new("p.toml")).unwrap();
     let a = set.entity("a").unwrap();
-    assert_eq!(a.apply(&json!({"x": 1}), Direction::Push).unwrap(), json!({"y": 1}));
+    assert_eq!(
+        a.apply(&json!({"x": 1}), Direction::Push).unwrap(),
+        json!({"y": 1})
+    );
     let err = a.apply(&json!({"y": 1}), Direction::Pull).unwrap_err();
     assert!(err.to_string().contains("entity `a` does not map pull"));
 }

@@ -75,7 +75,10 @@ mod tests {
             read(r#"telecom[?(@.system=="phone")].value"#),
             Some(json!("+15551234567"))
         );
-        assert_eq!(read(r#"telecom[?@.system=='email'].value"#), Some(json!("jane@example.org")));
+        assert_eq!(
+            read(r#"telecom[?@.system=='email'].value"#),
+            Some(json!("jane@example.org"))
+        );
         assert_eq!(read("['a b']"), Some(json!(1)));
         assert_eq!(read("name[0].given[5]"), None);
         assert_eq!(read("missing.deeper"), None);

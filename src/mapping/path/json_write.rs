@@ -114,9 +114,11 @@ fn check_at(node: &Value, steps: &[Step], path: &WritePath, depth: usize) -> Res
         (_, Value::Null) => return Ok(()),
         (Step::Key(key), Value::Object(map)) => map.get(key),
         (Step::Index(i), Value::Array(items)) => items.get(*i),
-        (Step::Filter(conds), Value::Array(items)) => items
-            .iter()
-            .find(|item| conds.iter().all(|(k, v)| item.get(k).is_some_and(|x| x == v))),
+        (Step::Filter(conds), Value::Array(items)) => items.iter().find(|item| {
+            conds
+                .iter()
+                .all(|(k, v)| item.get(k).is_some_and(|x| x == v))
+        }),
         (Step::Key(_), other) => return Err(kind_error(path, depth, other, "an object")),
         (_, other) => return Err(kind_error(path, depth, other, "an array")),
     };
@@ -287,7 +289,8 @@ impl Parser<'_> {
     fn name(&mut self) -> Result<String, String> {
         let start = self.pos;
         for (i, c) in self.text[start..].char_indices() {
-            let ok = c == '_' || c.is_alphabetic() || !c.is_ascii() || (i > 0 && c.is_ascii_digit());
+            let ok =
+                c == '_' || c.is_alphabetic() || !c.is_ascii() || (i > 0 && c.is_ascii_digit());
             if !ok {
                 break;
             }
@@ -374,7 +377,9 @@ impl Parser<'_> {
         loop {
             self.skip_spaces();
             if !self.eat('@') {
-                return Err(self.error("expected `@` (a filter that can be written compares `@.key == literal`)"));
+                return Err(self.error(
+                    "expected `@` (a filter that can be written compares `@.key == literal`)",
+                ));
             }
             let key = if self.eat('.') {
                 self.name()?
@@ -463,8 +468,16 @@ mod tests {
     #[test]
     fn a_matching_element_is_updated_not_duplicated() {
         let start = json!({"telecom": [{"system": "phone", "value": "old", "use": "home"}]});
-        let doc = write(r#"telecom[?@.system=='phone' && @.use=='home'].value"#, start, json!("new")).unwrap();
-        assert_eq!(doc, json!({"telecom": [{"system": "phone", "value": "new", "use": "home"}]}));
+        let doc = write(
+            r#"telecom[?@.system=='phone' && @.use=='home'].value"#,
+            start,
+            json!("new"),
+        )
+        .unwrap();
+        assert_eq!(
+            doc,
+            json!({"telecom": [{"system": "phone", "value": "new", "use": "home"}]})
+        );
     }
 
     #[test]
@@ -502,6 +515,9 @@ mod tests {
     #[test]
     fn displays_in_canonical_form() {
         let p = WritePath::parse(r#"telecom[?(@.system=="phone")].value"#).unwrap();
-        assert_eq!(p.to_string(), r#"$["telecom"][?@["system"]=="phone"]["value"]"#);
+        assert_eq!(
+            p.to_string(),
+            r#"$["telecom"][?@["system"]=="phone"]["value"]"#
+        );
     }
 }

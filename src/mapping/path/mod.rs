@@ -7,8 +7,8 @@ mod json_write;
 mod proptests;
 
 pub use json_read::ReadPath;
-pub use json_write::{Step, WritePath};
 pub(crate) use json_write::kind_of;
+pub use json_write::{Step, WritePath};
 
 use serde_json::Value;
 
@@ -109,9 +109,18 @@ mod tests {
 
     #[test]
     fn tells_hl7_paths_from_json_paths() {
-        assert!(matches!(RemotePath::parse("PID-5.1"), Ok(RemotePath::Hl7(_))));
-        assert!(matches!(RemotePath::parse("OBX[2]-5"), Ok(RemotePath::Hl7(_))));
-        assert!(matches!(RemotePath::parse("name[0].family"), Ok(RemotePath::Json(_))));
+        assert!(matches!(
+            RemotePath::parse("PID-5.1"),
+            Ok(RemotePath::Hl7(_))
+        ));
+        assert!(matches!(
+            RemotePath::parse("OBX[2]-5"),
+            Ok(RemotePath::Hl7(_))
+        ));
+        assert!(matches!(
+            RemotePath::parse("name[0].family"),
+            Ok(RemotePath::Json(_))
+        ));
         assert!(matches!(RemotePath::parse("PID"), Ok(RemotePath::Json(_))));
         let err = RemotePath::parse("PID-x").unwrap_err();
         assert!(err.contains("expected a field number"), "{err}");

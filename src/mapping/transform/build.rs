@@ -50,7 +50,9 @@ impl Transform {
                 Some(Value::String(name)) => Transform::build(name, map),
                 _ => Err("a transform table needs `fn = \"name\"`".to_string()),
             },
-            _ => Err("a transform is a function name or a table `{ fn = \"name\", … }`".to_string()),
+            _ => {
+                Err("a transform is a function name or a table `{ fn = \"name\", … }`".to_string())
+            }
         }
     }
 
@@ -64,7 +66,10 @@ impl Transform {
             "uppercase" => Transform::Uppercase,
             "capitalize" => Transform::Capitalize,
             "date_to_iso" => Transform::DateToIso {
-                format: a.string("format")?.map(|f| Pattern::parse(&f)).transpose()?,
+                format: a
+                    .string("format")?
+                    .map(|f| Pattern::parse(&f))
+                    .transpose()?,
             },
             "date_from_iso" => Transform::DateFromIso {
                 format: Pattern::parse(&a.required_string("format")?)?,
@@ -189,7 +194,9 @@ fn levenshtein(a: &str, b: &str) -> usize {
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
             let above = row[j + 1];
-            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
             diagonal = above;
         }
     }

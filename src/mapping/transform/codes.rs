@@ -50,7 +50,11 @@ pub(super) fn lookup(
         known.sort_unstable();
         return Err(format!(
             "lookup table `{table}` does not exist (known: {})",
-            if known.is_empty() { "none".to_string() } else { known.join(", ") }
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
         ));
     };
     let found = if reverse {
@@ -99,7 +103,10 @@ mod tests {
             ("Unknown", "U", "unknown"),
         ] {
             assert_eq!(gender(&json!(input), GenderCodes::Hl7).unwrap(), json!(hl7));
-            assert_eq!(gender(&json!(input), GenderCodes::Fhir).unwrap(), json!(fhir));
+            assert_eq!(
+                gender(&json!(input), GenderCodes::Fhir).unwrap(),
+                json!(fhir)
+            );
         }
         assert!(gender(&json!("X"), GenderCodes::Fhir).is_err());
         assert_eq!(gender(&json!(""), GenderCodes::Fhir).unwrap(), Value::Null);
@@ -121,9 +128,18 @@ mod tests {
     #[test]
     fn lookup_forward_reverse_and_default() {
         let t = tables();
-        assert_eq!(lookup(&json!("2054-5"), &t, "race", None, false).unwrap(), json!("Black"));
-        assert_eq!(lookup(&json!("Black"), &t, "race", None, true).unwrap(), json!("2054-5"));
-        assert_eq!(lookup(&json!("9"), &t, "race", Some("UNK"), false).unwrap(), json!("UNK"));
+        assert_eq!(
+            lookup(&json!("2054-5"), &t, "race", None, false).unwrap(),
+            json!("Black")
+        );
+        assert_eq!(
+            lookup(&json!("Black"), &t, "race", None, true).unwrap(),
+            json!("2054-5")
+        );
+        assert_eq!(
+            lookup(&json!("9"), &t, "race", Some("UNK"), false).unwrap(),
+            json!("UNK")
+        );
         let e = lookup(&json!("9"), &t, "race", None, false).unwrap_err();
         assert!(e.contains("`race`"), "{e}");
         let e = lookup(&json!("White"), &t, "race", None, true).unwrap_err();

@@ -148,10 +148,20 @@ mod tests {
 
     #[test]
     fn json_both_ways_and_defaults() {
-        assert_eq!(json_parse(&json!(r#"{"a":[1]}"#)).unwrap(), json!({"a": [1]}));
-        assert!(json_parse(&json!("{oops")).unwrap_err().contains("not valid JSON"));
+        assert_eq!(
+            json_parse(&json!(r#"{"a":[1]}"#)).unwrap(),
+            json!({"a": [1]})
+        );
+        assert!(
+            json_parse(&json!("{oops"))
+                .unwrap_err()
+                .contains("not valid JSON")
+        );
         assert!(json_parse(&json!(1)).is_err());
-        assert_eq!(json_stringify(&json!({"a": [1]})).unwrap(), json!(r#"{"a":[1]}"#));
+        assert_eq!(
+            json_stringify(&json!({"a": [1]})).unwrap(),
+            json!(r#"{"a":[1]}"#)
+        );
         assert_eq!(default(Value::Null, &json!("U")), json!("U"));
         assert_eq!(default(json!("  "), &json!("U")), json!("U"));
         assert_eq!(default(json!("F"), &json!("U")), json!("F"));

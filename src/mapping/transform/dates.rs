@@ -69,7 +69,12 @@ impl Stamp {
         }
         match self.offset {
             Some(0) => out.push('Z'),
-            Some(o) => out.push_str(&format!("{}{:02}:{:02}", sign(o), o.abs() / 60, o.abs() % 60)),
+            Some(o) => out.push_str(&format!(
+                "{}{:02}:{:02}",
+                sign(o),
+                o.abs() / 60,
+                o.abs() % 60
+            )),
             None => {}
         }
         out
@@ -89,7 +94,12 @@ impl Stamp {
             out.push_str(&f[..f.len().min(4)]);
         }
         if let Some(o) = self.offset {
-            out.push_str(&format!("{}{:02}{:02}", sign(o), o.abs() / 60, o.abs() % 60));
+            out.push_str(&format!(
+                "{}{:02}{:02}",
+                sign(o),
+                o.abs() / 60,
+                o.abs() % 60
+            ));
         }
         out
     }
@@ -209,7 +219,11 @@ pub(crate) fn parse_hl7(s: &str) -> Result<Stamp, String> {
     }
     let [month, day, hour, minute, second] = parts;
     let fraction = match fraction {
-        Some(f) if second.is_some() && (1..=4).contains(&f.len()) && f.bytes().all(|b| b.is_ascii_digit()) => {
+        Some(f)
+            if second.is_some()
+                && (1..=4).contains(&f.len())
+                && f.bytes().all(|b| b.is_ascii_digit()) =>
+        {
             Some(f.to_string())
         }
         Some(_) => return Err(shape.into()),
@@ -220,7 +234,11 @@ pub(crate) fn parse_hl7(s: &str) -> Result<Stamp, String> {
             let (h, r) = digits(&o[1..], 2).ok_or(shape)?;
             let (m, _) = digits(r, 2).ok_or(shape)?;
             let minutes = (h * 60 + m) as i32;
-            Some(if o.starts_with('-') { -minutes } else { minutes })
+            Some(if o.starts_with('-') {
+                -minutes
+            } else {
+                minutes
+            })
         }
         Some(_) => return Err(shape.into()),
         None => None,
@@ -262,14 +280,18 @@ pub(super) fn to_iso(value: &Value, format: Option<&Pattern>) -> Result<Value, S
     };
     let stamp = match format {
         Some(p) => p.parse_value(&text)?,
-        None if text.contains('-') && text.len() >= 7 && text.as_bytes()[4] == b'-' => parse_iso(&text)?,
+        None if text.contains('-') && text.len() >= 7 && text.as_bytes()[4] == b'-' => {
+            parse_iso(&text)?
+        }
         None if text.contains('/') => {
-            let st = parse_us(&text).ok_or("is not a date in M/D/YYYY form (give `format` for other orders)")?;
+            let st = parse_us(&text)
+                .ok_or("is not a date in M/D/YYYY form (give `format` for other orders)")?;
             st.check()?;
             st
         }
-        None => parse_hl7(&text)
-            .map_err(|_| "is not a date (ISO, HL7 YYYYMMDD or US M/D/YYYY; give `format` for others)")?,
+        None => parse_hl7(&text).map_err(
+            |_| "is not a date (ISO, HL7 YYYYMMDD or US M/D/YYYY; give `format` for others)",
+        )?,
     };
     Ok(Value::String(stamp.to_iso()))
 }
@@ -303,7 +325,9 @@ pub(super) fn to_unix(value: &Value) -> Result<Value, String> {
     let Some(text) = non_blank(value)? else {
         return Ok(Value::Null);
     };
-    Ok(Value::from(parse_iso(&text)?.to_offset_date_time()?.unix_timestamp()))
+    Ok(Value::from(
+        parse_iso(&text)?.to_offset_date_time()?.unix_timestamp(),
+    ))
 }
 
 /// `unix_to_date`: seconds since the epoch → `YYYY-MM-DDTHH:MM:SSZ`.

@@ -29,9 +29,10 @@ use std::collections::HashMap;
 use regex::Regex;
 use serde_json::Value;
 
+pub use build::FUNCTION_NAMES;
+pub(crate) use dates::parse_iso;
 pub use pattern::Pattern;
 pub use phone::Region;
-pub(crate) use dates::parse_iso;
 pub(crate) use phone::normalize as phone_normalize;
 
 use super::error::FieldError;

@@ -32,10 +32,11 @@ fn parts(value: &Value) -> Result<(Vec<String>, String), String> {
     match value {
         Value::Object(map) if map.contains_key("given") || map.contains_key("family") => {
             let given = match map.get("given") {
-                Some(Value::Array(items)) => items
-                    .iter()
-                    .map(|v| word(Some(v)))
-                    .collect::<Result<Vec<_>, _>>()?,
+                Some(Value::Array(items)) => items.iter().map(|v| word(Some(v))).collect::<Result<
+                    Vec<_>,
+                    _,
+                >>(
+                )?,
                 other => vec![word(other)?],
             };
             Ok((non_empty(given), word(map.get("family"))?))
@@ -43,7 +44,10 @@ fn parts(value: &Value) -> Result<(Vec<String>, String), String> {
         Value::Object(map) => {
             let given = vec![word(map.get("firstName"))?, word(map.get("middleName"))?];
             let family = word(map.get("lastName"))?;
-            if map.keys().all(|k| !matches!(k.as_str(), "firstName" | "middleName" | "lastName")) {
+            if map
+                .keys()
+                .all(|k| !matches!(k.as_str(), "firstName" | "middleName" | "lastName"))
+            {
                 return Err("expects a name with given/family or firstName/lastName".into());
             }
             Ok((non_empty(given), family))
@@ -104,11 +108,20 @@ mod tests {
         let g = NameOrder::GivenFamily;
         let human = json!({"given": ["Jane", "Q"], "family": "Doe"});
         assert_eq!(full_name(&human, g).unwrap(), json!("Jane Q Doe"));
-        assert_eq!(full_name(&human, NameOrder::FamilyGiven).unwrap(), json!("Doe, Jane Q"));
+        assert_eq!(
+            full_name(&human, NameOrder::FamilyGiven).unwrap(),
+            json!("Doe, Jane Q")
+        );
         let local = json!({"firstName": " Jane ", "lastName": "Doe"});
         assert_eq!(full_name(&local, g).unwrap(), json!("Jane Doe"));
-        assert_eq!(full_name(&json!(["Jane", "", "Doe"]), g).unwrap(), json!("Jane Doe"));
-        assert_eq!(full_name(&json!({"family": "Doe"}), g).unwrap(), json!("Doe"));
+        assert_eq!(
+            full_name(&json!(["Jane", "", "Doe"]), g).unwrap(),
+            json!("Jane Doe")
+        );
+        assert_eq!(
+            full_name(&json!({"family": "Doe"}), g).unwrap(),
+            json!("Doe")
+        );
         assert!(full_name(&json!({"x": 1}), g).is_err());
         assert!(full_name(&json!(true), g).is_err());
     }
@@ -123,7 +136,10 @@ mod tests {
             split_name(&json!("Doe, Jane Q")).unwrap(),
             json!({"given": ["Jane", "Q"], "family": "Doe"})
         );
-        assert_eq!(split_name(&json!("Cher")).unwrap(), json!({"family": "Cher"}));
+        assert_eq!(
+            split_name(&json!("Cher")).unwrap(),
+            json!({"family": "Cher"})
+        );
         assert_eq!(split_name(&json!("  ")).unwrap(), Value::Null);
     }
 

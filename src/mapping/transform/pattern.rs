@@ -108,7 +108,9 @@ impl Pattern {
         let mut out = String::new();
         for token in &self.tokens {
             let need = |part: Option<u8>, what: &str| {
-                part.ok_or_else(|| format!("has no {what}, which the pattern `{}` needs", self.text))
+                part.ok_or_else(|| {
+                    format!("has no {what}, which the pattern `{}` needs", self.text)
+                })
             };
             match token {
                 Token::Literal(c) => out.push(*c),

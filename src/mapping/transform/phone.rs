@@ -112,7 +112,9 @@ fn nanp_number(ten: &str, written: usize) -> Result<String, String> {
         ));
     }
     if b[0] < b'2' || b[3] < b'2' {
-        return Err("is not a valid North American number (area code and exchange start with 2-9)".into());
+        return Err(
+            "is not a valid North American number (area code and exchange start with 2-9)".into(),
+        );
     }
     Ok(format!("+1{ten}"))
 }
@@ -132,10 +134,20 @@ mod tests {
             "+1 (555) 234-5678",
             "011 1 555 234 5678",
         ] {
-            assert_eq!(normalize(input, Region::Us).unwrap(), "+15552345678", "{input}");
+            assert_eq!(
+                normalize(input, Region::Us).unwrap(),
+                "+15552345678",
+                "{input}"
+            );
         }
-        assert_eq!(normalize("+44 20 7946 0958", Region::Us).unwrap(), "+442079460958");
-        assert_eq!(normalize("011 44 20 7946 0958", Region::Ca).unwrap(), "+442079460958");
+        assert_eq!(
+            normalize("+44 20 7946 0958", Region::Us).unwrap(),
+            "+442079460958"
+        );
+        assert_eq!(
+            normalize("011 44 20 7946 0958", Region::Ca).unwrap(),
+            "+442079460958"
+        );
     }
 
     #[test]
@@ -160,9 +172,18 @@ mod tests {
 
     #[test]
     fn formats_us_numbers() {
-        assert_eq!(format_us_value(&json!("+15552345678")).unwrap(), json!("(555) 234-5678"));
-        assert_eq!(format_us_value(&json!(5552345678u64)).unwrap(), json!("(555) 234-5678"));
+        assert_eq!(
+            format_us_value(&json!("+15552345678")).unwrap(),
+            json!("(555) 234-5678")
+        );
+        assert_eq!(
+            format_us_value(&json!(5552345678u64)).unwrap(),
+            json!("(555) 234-5678")
+        );
         assert!(format_us_value(&json!("+442079460958")).is_err());
-        assert_eq!(normalize_value(&json!(""), Region::Us).unwrap(), Value::Null);
+        assert_eq!(
+            normalize_value(&json!(""), Region::Us).unwrap(),
+            Value::Null
+        );
     }
 }

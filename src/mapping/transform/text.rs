@@ -117,14 +117,24 @@ mod tests {
     #[test]
     fn concat_skips_blank_parts() {
         let record = json!({"middle": "", "last": "Doe", "n": 3});
-        let fields = [JsonField::parse("middle").unwrap(), JsonField::parse("last").unwrap()];
+        let fields = [
+            JsonField::parse("middle").unwrap(),
+            JsonField::parse("last").unwrap(),
+        ];
         assert_eq!(
             concat(&json!("Jane"), &fields, " ", "<", ">", &record).unwrap(),
             json!("<Jane Doe>")
         );
-        assert_eq!(concat(&Value::Null, &fields[..1], " ", "", "", &record).unwrap(), Value::Null);
+        assert_eq!(
+            concat(&Value::Null, &fields[..1], " ", "", "", &record).unwrap(),
+            Value::Null
+        );
         let bad = [JsonField::parse("missing").unwrap()];
-        assert!(concat(&json!({"a": 1}), &bad, " ", "", "", &record).unwrap_err().contains("object"));
+        assert!(
+            concat(&json!({"a": 1}), &bad, " ", "", "", &record)
+                .unwrap_err()
+                .contains("object")
+        );
     }
 
     #[test]
