@@ -1,6 +1,8 @@
 use std::path::Path;
 
+use super::build::line_col;
 use super::*;
+use crate::mapping::conflict::Strategy;
 
 fn problems(text: &str) -> Vec<String> {
     let err = MappingSet::from_toml_str(text, Path::new("m.toml")).unwrap_err();

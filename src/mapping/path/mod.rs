@@ -5,6 +5,7 @@ mod json_read;
 mod json_write;
 #[cfg(test)]
 mod proptests;
+mod write_syntax;
 
 pub use json_read::ReadPath;
 pub(crate) use json_write::kind_of;
