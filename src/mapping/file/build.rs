@@ -105,19 +105,15 @@ impl Builder<'_> {
             (e, None) => e,
             (Directions::Both, Some(d)) => d,
             (e, Some(d)) if d == e || d == Directions::Both => e,
-            (e, Some(_)) => {
+            (e, Some(d)) => {
                 let span = raw.direction.as_ref().map_or(0..0, Spanned::span);
                 self.error(
                     span,
                     format!(
-                        "field `{}`: its direction is not among entity `{entity_name}`'s ({e:?})",
-                        raw.local.get_ref()
-                    )
-                    .to_lowercase()
-                    .replacen(
-                        &raw.local.get_ref().to_lowercase(),
+                        "field `{}` travels {}, but entity `{entity_name}` only {}",
                         raw.local.get_ref(),
-                        1,
+                        directions_text(d),
+                        directions_text(e)
                     ),
                 );
                 e
@@ -256,4 +252,13 @@ pub(super) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     let col = before[line_start..].chars().count() + 1;
     (line, col)
+}
+
+/// `push`, `pull` or `both ways`, for messages.
+fn directions_text(d: Directions) -> &'static str {
+    match d {
+        Directions::Both => "both ways",
+        Directions::Push => "push",
+        Directions::Pull => "pull",
+    }
 }

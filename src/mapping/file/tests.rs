@@ -179,3 +179,14 @@ fn line_col_counts_characters() {
     assert_eq!(line_col("x", 0), (1, 1));
     assert_eq!(line_col("x", 99), (1, 2));
 }
+
+#[test]
+fn a_field_cannot_travel_where_its_entity_does_not() {
+    let text = "[[entity]]\nlocal = \"a\"\nremote = \"B\"\ndirection = \"push\"\n\
+                [[entity.field]]\nlocal = \"x\"\nremote = \"y\"\ndirection = \"pull\"\n";
+    let p = problems(text);
+    assert_eq!(
+        p,
+        ["m.toml:8:13: field `x` travels pull, but entity `a` only push"]
+    );
+}
