@@ -1,0 +1,220 @@
+//! Comparing what a case expects with what was [`Observed`]: one [`Failure`] per assertion
+//! that does not hold, each with the line it is written on and expected vs actual.
+
+use std::fmt::Write as _;
+
+use serde_json_path::JsonPath;
+
+use super::diff::line_diff;
+use super::format::{Check, Checked, Expectation, Location, TestCase, normalise_segments};
+use super::run::Observed;
+use crate::hl7::Message;
+
+/// One assertion of a case that does not hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// Where the assertion is written.
+    pub at: Location,
+    /// What was checked: `ack`, `status`, `destination "archive" MSH-4`.
+    pub what: String,
+    /// Expected vs actual (or a diff), one or more lines, each ending in `\n`.
+    pub detail: String,
+}
+
+/// Every assertion of `case` that does not hold for `observed`, in file order. `destinations`
+/// are the channel's destination names, to tell a misspelt name from one that got nothing.
+pub fn check_case(case: &TestCase, observed: &Observed, destinations: &[String]) -> Vec<Failure> {
+    let mut failures = Vec::new();
+    if let Some(ack) = &case.ack
+        && ack.value != observed.ack
+    {
+        failures.push(Failure {
+            at: ack.at,
+            what: "ack".into(),
+            detail: format!(
+                "{}{}",
+                expected_actual(ack.value.as_str(), observed.ack.as_str()),
+                reason(observed)
+            ),
+        });
+    }
+    if let Some(status) = &case.status
+        && status.value.as_str() != observed.status
+    {
+        failures.push(Failure {
+            at: status.at,
+            what: "status".into(),
+            detail: format!(
+                "{}{}",
+                expected_actual(status.value.as_str(), observed.status),
+                reason(observed)
+            ),
+        });
+    }
+    for expectation in &case.expect {
+        if let Some(failure) = check_destination(expectation, observed, destinations) {
+            failures.push(failure);
+        }
+    }
+    failures
+}
+
+fn check_destination(
+    expectation: &Checked<Expectation>,
+    observed: &Observed,
+    destinations: &[String],
+) -> Option<Failure> {
+    let Expectation { destination, check } = &expectation.value;
+    let fail = |what: String, detail: String| {
+        Some(Failure {
+            at: expectation.at,
+            what,
+            detail,
+        })
+    };
+    let name = format!("destination \"{destination}\"");
+    if !destinations.contains(destination) {
+        let known = if destinations.is_empty() {
+            "it has none".to_owned()
+        } else {
+            format!("it has {}", quoted_list(destinations))
+        };
+        return fail(name, format!("the channel has no such destination ({known})\n"));
+    }
+    let payload = observed.payload(destination);
+    match (check, payload) {
+        (Check::Receives(expected), payload) => {
+            if *expected == payload.is_some() {
+                return None;
+            }
+            let detail = match payload {
+                Some(bytes) => format!("expected: nothing\nactual:   {} bytes\n", bytes.len()),
+                None => format!("expected: the message\nactual:   nothing{}\n", status_note(observed)),
+            };
+            fail(name, detail)
+        }
+        (_, None) => fail(
+            name,
+            format!(
+                "expected: the message\nactual:   nothing{}\n{}",
+                status_note(observed),
+                reason(observed)
+            ),
+        ),
+        (Check::Hl7 { path, equals }, Some(bytes)) => {
+            let what = format!("{name} {path}");
+            match Message::parse(bytes) {
+                Err(error) => fail(what, format!("its payload is not HL7: {error}\n")),
+                Ok(message) => {
+                    let actual = message
+                        .get(path)
+                        .map(|v| v.text().into_owned())
+                        .unwrap_or_default();
+                    (actual != *equals).then(|| Failure {
+                        at: expectation.at,
+                        what,
+                        detail: expected_actual(&quote(equals), &quote(&actual)),
+                    })
+                }
+            }
+        }
+        (Check::Json { path, text, equals }, Some(bytes)) => {
+            let what = format!("{name} {text}");
+            let json = match serde_json::from_slice::<serde_json::Value>(bytes) {
+                Ok(json) => json,
+                Err(error) => return fail(what, format!("its payload is not JSON: {error}\n")),
+            };
+            match select(path, &json) {
+                None => fail(
+                    what,
+                    expected_actual(&equals.to_string(), "nothing (the path matches no node)"),
+                ),
+                Some(actual) if actual != *equals => {
+                    fail(what, expected_actual(&equals.to_string(), &actual.to_string()))
+                }
+                Some(_) => None,
+            }
+        }
+        (Check::File(file), Some(bytes)) => {
+            let what = format!("{name} whole output vs {}", file.display());
+            let expected = match std::fs::read(file) {
+                Ok(expected) => expected,
+                Err(error) => return fail(what, format!("cannot read the file: {error}\n")),
+            };
+            let diff = whole_output_diff(&expected, bytes);
+            (!diff.is_empty()).then(|| Failure {
+                at: expectation.at,
+                what,
+                detail: format!("(- expected, + actual)\n{diff}"),
+            })
+        }
+    }
+}
+
+/// The nodes `path` selects: one node as itself, several as an array, none as `None`.
+fn select(path: &JsonPath, json: &serde_json::Value) -> Option<serde_json::Value> {
+    let nodes = path.query(json).all();
+    match nodes.as_slice() {
+        [] => None,
+        [one] => Some((*one).clone()),
+        many => Some(serde_json::Value::Array(
+            many.iter().map(|v| (*v).clone()).collect(),
+        )),
+    }
+}
+
+/// The line diff of a payload against the expected file: as pretty JSON when both are JSON
+/// (so key order and spacing do not matter), else as text with any segment separator.
+pub fn whole_output_diff(expected: &[u8], actual: &[u8]) -> String {
+    if let (Ok(e), Ok(a)) = (
+        serde_json::from_slice::<serde_json::Value>(expected),
+        serde_json::from_slice::<serde_json::Value>(actual),
+    ) {
+        let e = serde_json::to_string_pretty(&e).unwrap_or_default();
+        let a = serde_json::to_string_pretty(&a).unwrap_or_default();
+        let (e, a): (Vec<&str>, Vec<&str>) = (e.lines().collect(), a.lines().collect());
+        return line_diff(&e, &a, "");
+    }
+    let e = normalise_segments(&String::from_utf8_lossy(expected));
+    let a = normalise_segments(&String::from_utf8_lossy(actual));
+    let e: Vec<&str> = e.split_terminator('\r').collect();
+    let a: Vec<&str> = a.split_terminator('\r').collect();
+    line_diff(&e, &a, "")
+}
+
+fn expected_actual(expected: &str, actual: &str) -> String {
+    format!("expected: {expected}\nactual:   {actual}\n")
+}
+
+fn quote(text: &str) -> String {
+    format!("{text:?}")
+}
+
+fn quoted_list(names: &[String]) -> String {
+    let mut out = String::new();
+    for (i, name) in names.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        let _ = write!(out, "\"{name}\"");
+    }
+    out
+}
+
+/// ` (the message was filtered)` when the status explains why nothing was queued.
+fn status_note(observed: &Observed) -> String {
+    if observed.status == "sent" {
+        String::new()
+    } else {
+        format!(" (the message is {})", observed.status)
+    }
+}
+
+/// `reason: …` with the reason the store kept, when there is one.
+fn reason(observed: &Observed) -> String {
+    observed
+        .reason
+        .as_ref()
+        .map(|r| format!("reason:   {r}\n"))
+        .unwrap_or_default()
+}

@@ -1,0 +1,507 @@
+//! The channel test file, `channels/<id>.test.toml`: the raw serde structs (unknown keys
+//! rejected, every value with its span) and the checks that turn them into [`TestFile`].
+//!
+//! Everything an analyst can get wrong in the file is found here, before anything runs, and
+//! reported as a [`Diagnostic`] with file, line, column and a caret: a TOML syntax error, an
+//! unknown key, a case with two inputs or none, an expectation that asserts nothing, a bad ACK
+//! code, an HL7 path or JSONPath that does not parse.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json_path::JsonPath;
+use toml::Spanned;
+
+use crate::channel::{Diagnostic, Severity};
+use crate::hl7::AckCode;
+
+/// A test file names its channel by sitting beside it: `lab_results.test.toml` tests
+/// `lab_results.toml`.
+pub const TEST_SUFFIX: &str = ".test.toml";
+
+/// `[channel] = "…"` and `[[test]]`: the whole file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    /// The channel file to test, when it is not the sibling `<stem>.toml`.
+    channel: Option<Spanned<String>>,
+    /// The cases, in file order.
+    #[serde(default)]
+    test: Vec<Spanned<RawCase>>,
+}
+
+/// One `[[test]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCase {
+    name: Spanned<String>,
+    input: Option<Spanned<String>>,
+    message: Option<Spanned<String>>,
+    json: Option<Spanned<String>>,
+    ack: Option<Spanned<String>>,
+    status: Option<Spanned<String>>,
+    #[serde(default)]
+    expect: Vec<Spanned<RawExpect>>,
+}
+
+/// One `[[test.expect]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExpect {
+    destination: Spanned<String>,
+    #[serde(alias = "path")]
+    hl7_path: Option<Spanned<String>>,
+    json_path: Option<Spanned<String>>,
+    equals: Option<Spanned<toml::Value>>,
+    equals_file: Option<Spanned<String>>,
+    receives: Option<Spanned<bool>>,
+}
+
+/// A checked test file, ready to run.
+#[derive(Debug, Clone)]
+pub struct TestFile {
+    /// The test file as named.
+    pub file: PathBuf,
+    /// The channel file it tests.
+    pub channel: PathBuf,
+    /// The cases, in file order.
+    pub cases: Vec<TestCase>,
+}
+
+/// One case: a message in, and what should come out.
+#[derive(Debug, Clone)]
+pub struct TestCase {
+    /// The case's name, unique in its file.
+    pub name: String,
+    /// Where the case is written (its `[[test]]` table), for the failure report.
+    pub at: Location,
+    /// The message to send.
+    pub input: Input,
+    /// The ACK code the sender should get (MSA-1), when checked.
+    pub ack: Option<Checked<AckCode>>,
+    /// How the message should end, when checked.
+    pub status: Option<Checked<ExpectedStatus>>,
+    /// What each destination should (or should not) receive.
+    pub expect: Vec<Checked<Expectation>>,
+}
+
+/// A value from the file and where it is written, so a failure can point at its line.
+#[derive(Debug, Clone)]
+pub struct Checked<T> {
+    /// The expected value.
+    pub value: T,
+    /// Where it is written.
+    pub at: Location,
+}
+
+/// A 1-based line and column in a test file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Location {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub col: usize,
+}
+
+/// The message a case sends through the channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// HL7 v2 bytes (from `message`, normalised to `\r` segments, or an `input` file as is).
+    Hl7(Vec<u8>),
+    /// A JSON body, as the HTTP source takes it (from `json`, or an `input` file ending in
+    /// `.json`).
+    Json(Vec<u8>),
+}
+
+/// The analyst's words for how a message ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectedStatus {
+    /// Accepted and handed to every destination (in a test: queued; nothing is contacted).
+    Sent,
+    /// Stored and acknowledged, but not delivered: the filter or the transform dropped it, or
+    /// it was a duplicate.
+    Filtered,
+    /// Stored as an error: unreadable, or a script failed.
+    Error,
+}
+
+impl ExpectedStatus {
+    /// As written in the file and printed in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExpectedStatus::Sent => "sent",
+            ExpectedStatus::Filtered => "filtered",
+            ExpectedStatus::Error => "error",
+        }
+    }
+}
+
+/// One assertion about one destination.
+#[derive(Debug, Clone)]
+pub struct Expectation {
+    /// The destination's name in the channel.
+    pub destination: String,
+    /// What is asserted.
+    pub check: Check,
+}
+
+/// What an expectation asserts about a destination's payload.
+#[derive(Debug, Clone)]
+pub enum Check {
+    /// `receives = true|false`: whether anything is queued for it at all.
+    Receives(bool),
+    /// `hl7_path = "PID-5.1"`, `equals = "…"`: the decoded value at an HL7 path.
+    Hl7 {
+        /// The path as written.
+        path: String,
+        /// The expected decoded text.
+        equals: String,
+    },
+    /// `json_path = "$.a"`, `equals = …`: the node(s) an RFC 9535 JSONPath selects.
+    Json {
+        /// The parsed query.
+        path: JsonPath,
+        /// The query as written.
+        text: String,
+        /// The expected value: one node equals it, or several nodes equal it as an array.
+        equals: serde_json::Value,
+    },
+    /// `equals_file = "…"`: the whole payload, segment separators normalised.
+    File(PathBuf),
+}
+
+/// Reads and checks the test file `path`. `Err` holds every problem found.
+pub fn load_test_file(path: &Path) -> Result<TestFile, Vec<Diagnostic>> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        vec![Diagnostic::file_level(
+            path,
+            Severity::Error,
+            format!("cannot read the test file: {e}"),
+        )]
+    })?;
+    parse_test_file(path, &text)
+}
+
+/// Checks `text`, the contents of test file `path`. Files named in it (`input`,
+/// `equals_file`) are read now, relative to the working directory, like a channel's paths.
+pub fn parse_test_file(path: &Path, text: &str) -> Result<TestFile, Vec<Diagnostic>> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let raw: RawFile = toml::from_str(text).map_err(|error| {
+        let span = error.span().unwrap_or(0..0);
+        vec![Diagnostic::at(
+            path,
+            text,
+            span,
+            Severity::Error,
+            error.message().trim_end().to_owned(),
+        )]
+    })?;
+    let mut cx = Cx {
+        file: path,
+        text,
+        problems: Vec::new(),
+    };
+    let channel = match &raw.channel {
+        Some(channel) => PathBuf::from(channel.get_ref()),
+        None => sibling_channel(path),
+    };
+    if raw.test.is_empty() {
+        cx.problems.push(
+            Diagnostic::file_level(path, Severity::Error, "no test cases")
+                .with_help("add a `[[test]]` table with a name, an input and what to expect"),
+        );
+    }
+    let mut cases: Vec<TestCase> = Vec::new();
+    for raw_case in &raw.test {
+        if let Some(case) = cx.case(raw_case)
+            && !cx.duplicate_name(&cases, raw_case)
+        {
+            cases.push(case);
+        }
+    }
+    if cx.problems.is_empty() {
+        Ok(TestFile {
+            file: path.to_path_buf(),
+            channel,
+            cases,
+        })
+    } else {
+        Err(cx.problems)
+    }
+}
+
+/// `dir/x.test.toml` → `dir/x.toml`.
+pub fn sibling_channel(test_file: &Path) -> PathBuf {
+    let name = test_file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    let stem = name.strip_suffix(TEST_SUFFIX).unwrap_or(name);
+    test_file.with_file_name(format!("{stem}.toml"))
+}
+
+/// `dir/x.toml` → `dir/x.test.toml`.
+pub fn sibling_test_file(channel_file: &Path) -> PathBuf {
+    let stem = channel_file
+        .file_stem()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    channel_file.with_file_name(format!("{stem}{TEST_SUFFIX}"))
+}
+
+/// The file being checked and what was found wrong in it so far.
+struct Cx<'a> {
+    file: &'a Path,
+    text: &'a str,
+    problems: Vec<Diagnostic>,
+}
+
+impl Cx<'_> {
+    fn error(&mut self, span: Range<usize>, message: impl Into<String>) -> &mut Diagnostic {
+        self.problems.push(Diagnostic::at(
+            self.file,
+            self.text,
+            span,
+            Severity::Error,
+            message,
+        ));
+        let last = self.problems.len() - 1;
+        &mut self.problems[last]
+    }
+
+    fn locate(&self, span: &Range<usize>) -> Location {
+        let d = Diagnostic::at(self.file, self.text, span.clone(), Severity::Error, "");
+        Location {
+            line: d.line,
+            col: d.col,
+        }
+    }
+
+    fn duplicate_name(&mut self, cases: &[TestCase], raw: &Spanned<RawCase>) -> bool {
+        let name = &raw.get_ref().name;
+        if cases.iter().any(|c| c.name == *name.get_ref()) {
+            self.error(
+                name.span(),
+                format!("two cases are named \"{}\"", name.get_ref()),
+            );
+            return true;
+        }
+        false
+    }
+
+    fn case(&mut self, raw: &Spanned<RawCase>) -> Option<TestCase> {
+        let before = self.problems.len();
+        let case = raw.get_ref();
+        let name_span = case.name.span();
+        if case.name.get_ref().trim().is_empty() {
+            self.error(name_span.clone(), "a case needs a name");
+        }
+        let input = self.input(case, &name_span);
+        let ack = case.ack.as_ref().and_then(|ack| {
+            match ack.get_ref().parse::<AckCode>() {
+                Ok(code) => Some(Checked {
+                    value: code,
+                    at: self.locate(&ack.span()),
+                }),
+                Err(_) => {
+                    self.error(
+                        ack.span(),
+                        format!("unknown ACK code `{}`", ack.get_ref()),
+                    )
+                    .help = Some("one of AA, AE, AR (original mode) or CA, CE, CR (enhanced mode)".into());
+                    None
+                }
+            }
+        });
+        let status = case.status.as_ref().and_then(|status| {
+            let value = match status.get_ref().as_str() {
+                "sent" => ExpectedStatus::Sent,
+                "filtered" => ExpectedStatus::Filtered,
+                "error" => ExpectedStatus::Error,
+                other => {
+                    self.error(status.span(), format!("unknown status `{other}`"))
+                        .help = Some("one of `sent`, `filtered`, `error`".into());
+                    return None;
+                }
+            };
+            Some(Checked {
+                value,
+                at: self.locate(&status.span()),
+            })
+        });
+        let expect: Vec<Checked<Expectation>> =
+            case.expect.iter().filter_map(|e| self.expectation(e)).collect();
+        if case.ack.is_none() && case.status.is_none() && case.expect.is_empty() {
+            self.error(
+                name_span.clone(),
+                format!("case \"{}\" checks nothing", case.name.get_ref()),
+            )
+            .help = Some("add `ack = \"AA\"`, `status = \"sent\"` or a `[[test.expect]]`".into());
+        }
+        if self.problems.len() > before {
+            return None;
+        }
+        Some(TestCase {
+            name: case.name.get_ref().clone(),
+            at: self.locate(&name_span),
+            input: input?,
+            ack,
+            status,
+            expect,
+        })
+    }
+
+    fn input(&mut self, case: &RawCase, name_span: &Range<usize>) -> Option<Input> {
+        let given: Vec<&Spanned<String>> = [&case.input, &case.message, &case.json]
+            .into_iter()
+            .flatten()
+            .collect();
+        match given.as_slice() {
+            [] => {
+                self.error(
+                    name_span.clone(),
+                    format!("case \"{}\" has no input", case.name.get_ref()),
+                )
+                .help = Some("give one of `input = \"file\"`, `message = '''…'''`, `json = '''…'''`".into());
+                None
+            }
+            [_] => {
+                if let Some(message) = &case.message {
+                    Some(Input::Hl7(normalise_segments(message.get_ref()).into_bytes()))
+                } else if let Some(json) = &case.json {
+                    if let Err(error) = serde_json::from_str::<serde_json::Value>(json.get_ref()) {
+                        self.error(json.span(), format!("`json` is not valid JSON: {error}"));
+                        return None;
+                    }
+                    Some(Input::Json(json.get_ref().clone().into_bytes()))
+                } else {
+                    let file = case.input.as_ref()?;
+                    match std::fs::read(file.get_ref()) {
+                        Ok(bytes) if file.get_ref().ends_with(".json") => Some(Input::Json(bytes)),
+                        Ok(bytes) => Some(Input::Hl7(bytes)),
+                        Err(e) => {
+                            self.error(
+                                file.span(),
+                                format!("cannot read input file {}: {e}", file.get_ref()),
+                            )
+                            .help = Some("paths are relative to the working directory, like a channel's".into());
+                            None
+                        }
+                    }
+                }
+            }
+            [_, second, ..] => {
+                self.error(
+                    second.span(),
+                    "a case takes one input: `input`, `message` or `json`",
+                );
+                None
+            }
+        }
+    }
+
+    fn expectation(&mut self, raw: &Spanned<RawExpect>) -> Option<Checked<Expectation>> {
+        let e = raw.get_ref();
+        let destination = e.destination.get_ref().clone();
+        let kinds = [
+            e.hl7_path.as_ref().map(Spanned::span),
+            e.json_path.as_ref().map(Spanned::span),
+            e.equals_file.as_ref().map(Spanned::span),
+            e.receives.as_ref().map(Spanned::span),
+        ];
+        let given: Vec<Range<usize>> = kinds.into_iter().flatten().collect();
+        const ONE_OF: &str = "one of `hl7_path` + `equals`, `json_path` + `equals`, `equals_file`, `receives`";
+        if given.is_empty() {
+            self.error(
+                e.destination.span(),
+                format!("expectation for destination \"{destination}\" checks nothing"),
+            )
+            .help = Some(format!("give {ONE_OF}"));
+            return None;
+        }
+        if given.len() > 1 {
+            self.error(given[1].clone(), "an expectation checks one thing")
+                .help = Some(format!("give {ONE_OF}; add another `[[test.expect]]` for more"));
+            return None;
+        }
+        let needs_equals = e.hl7_path.is_some() || e.json_path.is_some();
+        match (&e.equals, needs_equals) {
+            (None, true) => {
+                self.error(given[0].clone(), "a path needs `equals = …`");
+                return None;
+            }
+            (Some(equals), false) => {
+                self.error(
+                    equals.span(),
+                    "`equals` goes with `hl7_path` or `json_path`",
+                );
+                return None;
+            }
+            _ => {}
+        }
+        let check = if let Some(path) = &e.hl7_path {
+            if let Err(error) = crate::hl7::Path::parse(path.get_ref()) {
+                self.error(path.span(), format!("not an HL7 path: {error}"));
+                return None;
+            }
+            let equals = e.equals.as_ref()?;
+            let Some(text) = equals.get_ref().as_str() else {
+                self.error(
+                    equals.span(),
+                    "an HL7 value is text: write it in quotes",
+                );
+                return None;
+            };
+            Check::Hl7 {
+                path: path.get_ref().clone(),
+                equals: text.to_owned(),
+            }
+        } else if let Some(path) = &e.json_path {
+            let query = match JsonPath::parse(path.get_ref()) {
+                Ok(query) => query,
+                Err(error) => {
+                    self.error(path.span(), format!("not a JSONPath (RFC 9535): {error}"));
+                    return None;
+                }
+            };
+            let equals = e.equals.as_ref()?;
+            let Ok(value) = serde_json::to_value(equals.get_ref()) else {
+                self.error(equals.span(), "this value has no JSON form");
+                return None;
+            };
+            Check::Json {
+                path: query,
+                text: path.get_ref().clone(),
+                equals: value,
+            }
+        } else if let Some(file) = &e.equals_file {
+            if let Err(e) = std::fs::metadata(file.get_ref()) {
+                self.error(file.span(), format!("cannot read {}: {e}", file.get_ref()))
+                    .help = Some("paths are relative to the working directory, like a channel's".into());
+                return None;
+            }
+            Check::File(PathBuf::from(file.get_ref()))
+        } else {
+            Check::Receives(e.receives.as_ref().is_some_and(|r| *r.get_ref()))
+        };
+        Some(Checked {
+            value: Expectation { destination, check },
+            at: self.locate(&raw.span()),
+        })
+    }
+}
+
+/// Inline HL7 as an analyst types it (one segment per line, any line ending, maybe blank
+/// lines) → segments separated by `\r`, the last one terminated too.
+pub fn normalise_segments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 1);
+    for line in text.split(['\r', '\n']) {
+        if line.trim().is_empty() {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\r');
+    }
+    out
+}
