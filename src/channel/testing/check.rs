@@ -130,7 +130,11 @@ fn check_destination(
                     expected_actual(&equals.to_string(), "nothing (the path matches no node)"),
                 ),
                 Some(actual) if actual != *equals => {
-                    fail(what, expected_actual(&equals.to_string(), &actual.to_string()))
+                    let mut detail = expected_actual(&equals.to_string(), &actual.to_string());
+                    if same_text(equals, &actual) {
+                        detail.push_str("note:     the values differ in type only (text vs number or true/false); quote both or neither\n");
+                    }
+                    fail(what, detail)
                 }
                 Some(_) => None,
             }
@@ -180,6 +184,15 @@ pub fn whole_output_diff(expected: &[u8], actual: &[u8]) -> String {
     let e: Vec<&str> = e.split_terminator('\r').collect();
     let a: Vec<&str> = a.split_terminator('\r').collect();
     line_diff(&e, &a, "")
+}
+
+/// `"1042"` and `1042`: the same text, one quoted.
+fn same_text(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    a.is_string() != b.is_string() && text(a) == text(b)
 }
 
 fn expected_actual(expected: &str, actual: &str) -> String {

@@ -187,6 +187,18 @@ pub fn load_test_file(path: &Path) -> Result<TestFile, Vec<Diagnostic>> {
 /// `equals_file`) are read now, relative to the working directory, like a channel's paths.
 pub fn parse_test_file(path: &Path, text: &str) -> Result<TestFile, Vec<Diagnostic>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // Syntax first, worded as the channel loader words it; then keys and types.
+    toml::de::DeTable::parse(text).map_err(|error| {
+        let span = error.span().unwrap_or(0..0);
+        let message = format!("invalid TOML: {}", error.message().trim_end());
+        let diagnostic = Diagnostic::at(path, text, span, Severity::Error, message);
+        // The usual cause: HL7 pasted into a "basic" string, where `\&` is not an escape.
+        vec![if error.message().contains("escape") {
+            diagnostic.with_help("write HL7 in a literal string: '…', or '''…''' for several lines")
+        } else {
+            diagnostic
+        }]
+    })?;
     let raw: RawFile = toml::from_str(text).map_err(|error| {
         let span = error.span().unwrap_or(0..0);
         vec![Diagnostic::at(
@@ -268,6 +280,20 @@ impl Cx<'_> {
         ));
         let last = self.problems.len() - 1;
         &mut self.problems[last]
+    }
+
+    /// The span of character `position` of a string value, when the value is written
+    /// without escapes (so source and value line up); else the whole value.
+    fn inside_string(&self, value: &Spanned<String>, position: usize) -> Range<usize> {
+        let span = value.span();
+        let written = self.text.get(span.clone()).unwrap_or_default();
+        let bare = written.get(1..written.len().saturating_sub(1));
+        if bare == Some(value.get_ref().as_str()) && position < value.get_ref().len() {
+            let start = span.start + 1 + position;
+            start..start + 1
+        } else {
+            span
+        }
     }
 
     fn locate(&self, span: &Range<usize>) -> Location {
@@ -442,7 +468,9 @@ impl Cx<'_> {
         }
         let check = if let Some(path) = &e.hl7_path {
             if let Err(error) = crate::hl7::Path::parse(path.get_ref()) {
-                self.error(path.span(), format!("not an HL7 path: {error}"));
+                let span = self.inside_string(path, error.position);
+                self.error(span, format!("not an HL7 path: {}", error.message))
+                    .help = Some("paths look like `PID-5.1`, `PID-3[2].4`, `OBX[3]-5`".into());
                 return None;
             }
             let equals = e.equals.as_ref()?;
