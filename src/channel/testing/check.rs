@@ -79,7 +79,10 @@ fn check_destination(
         } else {
             format!("it has {}", quoted_list(destinations))
         };
-        return fail(name, format!("the channel has no such destination ({known})\n"));
+        return fail(
+            name,
+            format!("the channel has no such destination ({known})\n"),
+        );
     }
     let payload = observed.payload(destination);
     match (check, payload) {
@@ -89,7 +92,10 @@ fn check_destination(
             }
             let detail = match payload {
                 Some(bytes) => format!("expected: nothing\nactual:   {} bytes\n", bytes.len()),
-                None => format!("expected: the message\nactual:   nothing{}\n", status_note(observed)),
+                None => format!(
+                    "expected: the message\nactual:   nothing{}\n",
+                    status_note(observed)
+                ),
             };
             fail(name, detail)
         }
@@ -230,4 +236,113 @@ fn reason(observed: &Observed) -> String {
         .as_ref()
         .map(|r| format!("reason:   {r}\n"))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::channel::testing::format::parse_test_file;
+    use crate::hl7::AckCode;
+
+    fn case(text: &str) -> TestCase {
+        let file = parse_test_file(std::path::Path::new("t.test.toml"), text).unwrap();
+        file.cases.into_iter().next().unwrap()
+    }
+
+    fn observed(payload: Option<&str>) -> Observed {
+        Observed {
+            ack: AckCode::AA,
+            status: if payload.is_some() {
+                "sent"
+            } else {
+                "filtered"
+            },
+            reason: payload
+                .is_none()
+                .then(|| "the channel filter did not accept it".into()),
+            deliveries: payload
+                .map(|p| vec![("d".to_owned(), p.as_bytes().to_vec())])
+                .unwrap_or_default(),
+        }
+    }
+
+    const HEAD: &str = "[[test]]\nname = \"n\"\njson = '{}'\n";
+    const MSG: &str =
+        "MSH|^~\\&|A|LENSWORKS|C|D|20250101||ORU^R01|1|P|2.5\rPID|1||42^^^H^MR||DOE^JANE\r";
+
+    fn destinations() -> Vec<String> {
+        vec!["d".to_owned()]
+    }
+
+    #[test]
+    fn holding_assertions_give_no_failures() {
+        let c = case(&format!(
+            "{HEAD}ack = \"AA\"\nstatus = \"sent\"\n[[test.expect]]\ndestination = \"d\"\nhl7_path = \"PID-5.2\"\nequals = \"JANE\"\n\
+             [[test.expect]]\ndestination = \"d\"\nreceives = true\n"
+        ));
+        assert_eq!(
+            check_case(&c, &observed(Some(MSG)), &destinations()),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn each_broken_assertion_is_one_failure_with_its_line() {
+        let c = case(&format!(
+            "{HEAD}ack = \"AE\"\n[[test.expect]]\ndestination = \"d\"\nhl7_path = \"MSH-4\"\nequals = \"ELSEWHERE\"\n"
+        ));
+        let failures = check_case(&c, &observed(Some(MSG)), &destinations());
+        assert_eq!(failures.len(), 2);
+        assert_eq!((failures[0].what.as_str(), failures[0].at.line), ("ack", 4));
+        assert_eq!(failures[0].detail, "expected: AE\nactual:   AA\n");
+        assert_eq!(failures[1].what, "destination \"d\" MSH-4");
+        assert_eq!(
+            failures[1].detail,
+            "expected: \"ELSEWHERE\"\nactual:   \"LENSWORKS\"\n"
+        );
+    }
+
+    #[test]
+    fn a_destination_that_got_nothing_says_why() {
+        let c = case(&format!(
+            "{HEAD}[[test.expect]]\ndestination = \"d\"\nhl7_path = \"MSH-4\"\nequals = \"X\"\n"
+        ));
+        let failures = check_case(&c, &observed(None), &destinations());
+        assert_eq!(
+            failures[0].detail,
+            "expected: the message\nactual:   nothing (the message is filtered)\nreason:   the channel filter did not accept it\n"
+        );
+    }
+
+    #[test]
+    fn json_paths_select_one_node_or_several() {
+        let c = case(&format!(
+            "{HEAD}[[test.expect]]\ndestination = \"d\"\njson_path = \"$.a[*].b\"\nequals = [1, 2]\n\
+             [[test.expect]]\ndestination = \"d\"\njson_path = \"$.a[0].b\"\nequals = 1\n\
+             [[test.expect]]\ndestination = \"d\"\njson_path = \"$.z\"\nequals = 1\n"
+        ));
+        let failures = check_case(
+            &c,
+            &observed(Some(r#"{"a":[{"b":1},{"b":2}]}"#)),
+            &destinations(),
+        );
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        assert_eq!(failures[0].what, "destination \"d\" $.z");
+    }
+
+    #[test]
+    fn whole_output_ignores_segment_separators_and_json_layout() {
+        assert_eq!(
+            whole_output_diff(b"MSH|1\r\nPID|2\r\n", b"MSH|1\rPID|2"),
+            ""
+        );
+        assert_eq!(
+            whole_output_diff(b"{\"a\": 1, \"b\": [2]}", b"{\"b\":[2],\"a\":1}"),
+            ""
+        );
+        assert_eq!(
+            whole_output_diff(b"MSH|1\nPID|2\n", b"MSH|1\rPID|3\r"),
+            "  MSH|1\n- PID|2\n+ PID|3\n"
+        );
+    }
 }

@@ -27,9 +27,7 @@ pub fn line_diff(expected: &[&str], actual: &[&str], indent: &str) -> String {
     let near_change = |i: usize| {
         let from = i.saturating_sub(CONTEXT);
         let to = (i + CONTEXT + 1).min(lines.len());
-        lines[from..to]
-            .iter()
-            .any(|l| !matches!(l, Line::Same(_)))
+        lines[from..to].iter().any(|l| !matches!(l, Line::Same(_)))
     };
     let mut skipped = false;
     for (i, line) in lines.iter().enumerate() {
@@ -113,10 +111,7 @@ mod tests {
 
     #[test]
     fn missing_and_extra_lines_at_the_ends() {
-        assert_eq!(
-            line_diff(&["a", "b"], &["b", "c"], ""),
-            "- a\n  b\n+ c\n"
-        );
+        assert_eq!(line_diff(&["a", "b"], &["b", "c"], ""), "- a\n  b\n+ c\n");
         assert_eq!(line_diff(&[], &["x"], ""), "+ x\n");
     }
 }

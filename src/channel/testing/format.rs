@@ -225,12 +225,16 @@ pub fn parse_test_file(path: &Path, text: &str) -> Result<TestFile, Vec<Diagnost
         );
     }
     let mut cases: Vec<TestCase> = Vec::new();
+    let mut names: Vec<&str> = Vec::new();
     for raw_case in &raw.test {
-        if let Some(case) = cx.case(raw_case)
-            && !cx.duplicate_name(&cases, raw_case)
-        {
-            cases.push(case);
+        let name = raw_case.get_ref().name.get_ref().as_str();
+        let case = cx.case(raw_case);
+        if names.contains(&name) {
+            let span = raw_case.get_ref().name.span();
+            cx.error(span, format!("two cases are named \"{name}\""));
         }
+        names.push(name);
+        cases.extend(case);
     }
     if cx.problems.is_empty() {
         Ok(TestFile {
@@ -304,18 +308,6 @@ impl Cx<'_> {
         }
     }
 
-    fn duplicate_name(&mut self, cases: &[TestCase], raw: &Spanned<RawCase>) -> bool {
-        let name = &raw.get_ref().name;
-        if cases.iter().any(|c| c.name == *name.get_ref()) {
-            self.error(
-                name.span(),
-                format!("two cases are named \"{}\"", name.get_ref()),
-            );
-            return true;
-        }
-        false
-    }
-
     fn case(&mut self, raw: &Spanned<RawCase>) -> Option<TestCase> {
         let before = self.problems.len();
         let case = raw.get_ref();
@@ -324,22 +316,22 @@ impl Cx<'_> {
             self.error(name_span.clone(), "a case needs a name");
         }
         let input = self.input(case, &name_span);
-        let ack = case.ack.as_ref().and_then(|ack| {
-            match ack.get_ref().parse::<AckCode>() {
+        let ack = case
+            .ack
+            .as_ref()
+            .and_then(|ack| match ack.get_ref().parse::<AckCode>() {
                 Ok(code) => Some(Checked {
                     value: code,
                     at: self.locate(&ack.span()),
                 }),
                 Err(_) => {
-                    self.error(
-                        ack.span(),
-                        format!("unknown ACK code `{}`", ack.get_ref()),
-                    )
-                    .help = Some("one of AA, AE, AR (original mode) or CA, CE, CR (enhanced mode)".into());
+                    self.error(ack.span(), format!("unknown ACK code `{}`", ack.get_ref()))
+                        .help = Some(
+                        "one of AA, AE, AR (original mode) or CA, CE, CR (enhanced mode)".into(),
+                    );
                     None
                 }
-            }
-        });
+            });
         let status = case.status.as_ref().and_then(|status| {
             let value = match status.get_ref().as_str() {
                 "sent" => ExpectedStatus::Sent,
@@ -356,8 +348,11 @@ impl Cx<'_> {
                 at: self.locate(&status.span()),
             })
         });
-        let expect: Vec<Checked<Expectation>> =
-            case.expect.iter().filter_map(|e| self.expectation(e)).collect();
+        let expect: Vec<Checked<Expectation>> = case
+            .expect
+            .iter()
+            .filter_map(|e| self.expectation(e))
+            .collect();
         if case.ack.is_none() && case.status.is_none() && case.expect.is_empty() {
             self.error(
                 name_span.clone(),
@@ -389,12 +384,16 @@ impl Cx<'_> {
                     name_span.clone(),
                     format!("case \"{}\" has no input", case.name.get_ref()),
                 )
-                .help = Some("give one of `input = \"file\"`, `message = '''…'''`, `json = '''…'''`".into());
+                .help = Some(
+                    "give one of `input = \"file\"`, `message = '''…'''`, `json = '''…'''`".into(),
+                );
                 None
             }
             [_] => {
                 if let Some(message) = &case.message {
-                    Some(Input::Hl7(normalise_segments(message.get_ref()).into_bytes()))
+                    Some(Input::Hl7(
+                        normalise_segments(message.get_ref()).into_bytes(),
+                    ))
                 } else if let Some(json) = &case.json {
                     if let Err(error) = serde_json::from_str::<serde_json::Value>(json.get_ref()) {
                         self.error(json.span(), format!("`json` is not valid JSON: {error}"));
@@ -411,7 +410,10 @@ impl Cx<'_> {
                                 file.span(),
                                 format!("cannot read input file {}: {e}", file.get_ref()),
                             )
-                            .help = Some("paths are relative to the working directory, like a channel's".into());
+                            .help = Some(
+                                "paths are relative to the working directory, like a channel's"
+                                    .into(),
+                            );
                             None
                         }
                     }
@@ -436,8 +438,10 @@ impl Cx<'_> {
             e.equals_file.as_ref().map(Spanned::span),
             e.receives.as_ref().map(Spanned::span),
         ];
-        let given: Vec<Range<usize>> = kinds.into_iter().flatten().collect();
-        const ONE_OF: &str = "one of `hl7_path` + `equals`, `json_path` + `equals`, `equals_file`, `receives`";
+        let mut given: Vec<Range<usize>> = kinds.into_iter().flatten().collect();
+        given.sort_by_key(|span| span.start);
+        const ONE_OF: &str =
+            "one of `hl7_path` + `equals`, `json_path` + `equals`, `equals_file`, `receives`";
         if given.is_empty() {
             self.error(
                 e.destination.span(),
@@ -448,7 +452,9 @@ impl Cx<'_> {
         }
         if given.len() > 1 {
             self.error(given[1].clone(), "an expectation checks one thing")
-                .help = Some(format!("give {ONE_OF}; add another `[[test.expect]]` for more"));
+                .help = Some(format!(
+                "give {ONE_OF}; add another `[[test.expect]]` for more"
+            ));
             return None;
         }
         let needs_equals = e.hl7_path.is_some() || e.json_path.is_some();
@@ -475,10 +481,7 @@ impl Cx<'_> {
             }
             let equals = e.equals.as_ref()?;
             let Some(text) = equals.get_ref().as_str() else {
-                self.error(
-                    equals.span(),
-                    "an HL7 value is text: write it in quotes",
-                );
+                self.error(equals.span(), "an HL7 value is text: write it in quotes");
                 return None;
             };
             Check::Hl7 {
@@ -506,7 +509,8 @@ impl Cx<'_> {
         } else if let Some(file) = &e.equals_file {
             if let Err(e) = std::fs::metadata(file.get_ref()) {
                 self.error(file.span(), format!("cannot read {}: {e}", file.get_ref()))
-                    .help = Some("paths are relative to the working directory, like a channel's".into());
+                    .help =
+                    Some("paths are relative to the working directory, like a channel's".into());
                 return None;
             }
             Check::File(PathBuf::from(file.get_ref()))
@@ -532,4 +536,106 @@ pub fn normalise_segments(text: &str) -> String {
         out.push('\r');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<TestFile, Vec<Diagnostic>> {
+        parse_test_file(Path::new("channels/x.test.toml"), text)
+    }
+
+    fn errors(text: &str) -> Vec<(usize, usize, String)> {
+        parse(text)
+            .unwrap_err()
+            .into_iter()
+            .map(|d| (d.line, d.col, d.message))
+            .collect()
+    }
+
+    #[test]
+    fn inline_hl7_gets_carriage_return_segments_whatever_the_line_endings() {
+        assert_eq!(
+            normalise_segments("MSH|a\nPID|b\r\n\r\nOBX|c"),
+            "MSH|a\rPID|b\rOBX|c\r"
+        );
+        assert_eq!(normalise_segments("MSH|a\rPID|b\r"), "MSH|a\rPID|b\r");
+    }
+
+    #[test]
+    fn a_full_case_is_read_with_its_locations() {
+        let file = parse(
+            "[[test]]\nname = \"one\"\nmessage = '''\nMSH|^~\\&|A\nPID|1\n'''\nack = \"CA\"\nstatus = \"filtered\"\n\
+             [[test.expect]]\ndestination = \"d\"\npath = \"PID-1\"\nequals = \"1\"\n\
+             [[test.expect]]\ndestination = \"d\"\njson_path = \"$.a\"\nequals = [1, \"x\"]\n",
+        )
+        .unwrap();
+        assert_eq!(file.channel, Path::new("channels/x.toml"));
+        let case = &file.cases[0];
+        assert_eq!(case.at, Location { line: 2, col: 8 });
+        assert_eq!(case.input, Input::Hl7(b"MSH|^~\\&|A\rPID|1\r".to_vec()));
+        assert_eq!(case.ack.as_ref().unwrap().value, AckCode::CA);
+        assert_eq!(
+            case.status.as_ref().unwrap().value,
+            ExpectedStatus::Filtered
+        );
+        assert_eq!(case.expect[0].at.line, 9);
+        assert!(
+            matches!(&case.expect[0].value.check, Check::Hl7 { path, equals } if path == "PID-1" && equals == "1")
+        );
+        assert!(
+            matches!(&case.expect[1].value.check, Check::Json { equals, .. } if *equals == serde_json::json!([1, "x"]))
+        );
+    }
+
+    #[test]
+    fn a_named_channel_replaces_the_sibling() {
+        let file = parse(
+            "channel = \"elsewhere/c.toml\"\n[[test]]\nname = \"n\"\njson = '{}'\nack = \"AA\"\n",
+        )
+        .unwrap();
+        assert_eq!(file.channel, Path::new("elsewhere/c.toml"));
+        assert_eq!(file.cases[0].input, Input::Json(b"{}".to_vec()));
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_at_their_line_and_column() {
+        let found = errors("[[test]]\nname = \"n\"\njson = '{}'\n  acks = \"AA\"\n");
+        assert_eq!(found.len(), 1);
+        assert_eq!((found[0].0, found[0].1), (4, 3));
+        assert!(found[0].2.starts_with("unknown field `acks`"), "{found:?}");
+    }
+
+    #[test]
+    fn every_semantic_problem_is_reported_at_once() {
+        let found = errors(
+            "[[test]]\nname = \"a\"\njson = 'nope'\nack = \"AA\"\n\
+             [[test]]\nname = \"a\"\njson = '{}'\nack = \"AA\"\n\
+             [[test]]\nname = \"b\"\njson = '{}'\n[[test.expect]]\ndestination = \"d\"\nreceives = true\nequals_file = \"x\"\n",
+        );
+        let lines: Vec<usize> = found.iter().map(|f| f.0).collect();
+        assert_eq!(lines, vec![3, 6, 15], "{found:?}");
+        assert!(found[0].2.starts_with("`json` is not valid JSON"));
+        assert_eq!(found[1].2, "two cases are named \"a\"");
+        assert_eq!(found[2].2, "an expectation checks one thing");
+    }
+
+    #[test]
+    fn a_file_without_cases_is_an_error() {
+        let found = errors("# nothing yet\n");
+        assert_eq!(found, vec![(0, 0, "no test cases".to_owned())]);
+    }
+
+    #[test]
+    fn siblings_map_both_ways() {
+        assert_eq!(
+            sibling_channel(Path::new("c/lab.test.toml")),
+            Path::new("c/lab.toml")
+        );
+        assert_eq!(
+            sibling_test_file(Path::new("c/lab.toml")),
+            Path::new("c/lab.test.toml")
+        );
+    }
 }

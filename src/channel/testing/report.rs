@@ -116,7 +116,12 @@ pub async fn run_tests(paths: &[PathBuf], out: &mut dyn Write) -> std::io::Resul
 }
 
 /// One case on a fresh store: its failures, or one failure saying why it could not run.
-async fn run_case(suite: &Suite, case: &TestCase, scratch: &ScratchDir, index: usize) -> Vec<Failure> {
+async fn run_case(
+    suite: &Suite,
+    case: &TestCase,
+    scratch: &ScratchDir,
+    index: usize,
+) -> Vec<Failure> {
     let cannot_run = |error: anyhow::Error| {
         vec![Failure {
             at: case.at,
