@@ -64,7 +64,11 @@ fn check_destination(
     observed: &Observed,
     destinations: &[String],
 ) -> Option<Failure> {
-    let Expectation { destination, check } = &expectation.value;
+    let Expectation {
+        destination,
+        nth,
+        check,
+    } = &expectation.value;
     let fail = |what: String, detail: String| {
         Some(Failure {
             at: expectation.at,
@@ -84,29 +88,38 @@ fn check_destination(
             format!("the channel has no such destination ({known})\n"),
         );
     }
-    let payload = observed.payload(destination);
-    match (check, payload) {
-        (Check::Receives(expected), payload) => {
-            if *expected == payload.is_some() {
+    let payloads = observed.payloads(destination);
+    let got = || describe(&payloads, observed);
+    let name = if *nth > 1 {
+        format!("{name} message {nth}")
+    } else {
+        name
+    };
+    match (check, payloads.get(nth.saturating_sub(1)).copied()) {
+        (Check::Receives(expected), _) => {
+            if *expected == !payloads.is_empty() {
                 return None;
             }
-            let detail = match payload {
-                Some(bytes) => format!("expected: nothing\nactual:   {} bytes\n", bytes.len()),
-                None => format!(
-                    "expected: the message\nactual:   nothing{}\n",
-                    status_note(observed)
-                ),
-            };
-            fail(name, detail)
+            let wanted = if *expected { "the message" } else { "nothing" };
+            fail(name, format!("expected: {wanted}\nactual:   {}", got()))
         }
-        (_, None) => fail(
-            name,
-            format!(
-                "expected: the message\nactual:   nothing{}\n{}",
-                status_note(observed),
-                reason(observed)
-            ),
-        ),
+        (Check::Count(expected), _) => {
+            if *expected == payloads.len() {
+                return None;
+            }
+            fail(
+                name,
+                format!("expected: {}\nactual:   {}", messages(*expected), got()),
+            )
+        }
+        (_, None) => {
+            let wanted = if *nth > 1 {
+                format!("at least {}", messages(*nth))
+            } else {
+                "the message".to_owned()
+            };
+            fail(name, format!("expected: {wanted}\nactual:   {}", got()))
+        }
         (Check::Hl7 { path, equals }, Some(bytes)) => {
             let what = format!("{name} {path}");
             match Message::parse(bytes) {
@@ -218,6 +231,27 @@ fn quoted_list(names: &[String]) -> String {
         let _ = write!(out, "\"{name}\"");
     }
     out
+}
+
+/// What a destination got, for `actual:`: `nothing (the message is filtered)` with the
+/// reason, or `2 messages (1609 bytes, 880 bytes)`.
+fn describe(payloads: &[&[u8]], observed: &Observed) -> String {
+    if payloads.is_empty() {
+        return format!("nothing{}\n{}", status_note(observed), reason(observed));
+    }
+    let sizes: Vec<String> = payloads
+        .iter()
+        .map(|p| format!("{} bytes", p.len()))
+        .collect();
+    format!("{} ({})\n", messages(payloads.len()), sizes.join(", "))
+}
+
+fn messages(n: usize) -> String {
+    if n == 1 {
+        "1 message".to_owned()
+    } else {
+        format!("{n} messages")
+    }
 }
 
 /// ` (the message was filtered)` when the status explains why nothing was queued.

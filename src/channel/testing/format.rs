@@ -56,6 +56,8 @@ struct RawExpect {
     equals: Option<Spanned<toml::Value>>,
     equals_file: Option<Spanned<String>>,
     receives: Option<Spanned<bool>>,
+    count: Option<Spanned<u32>>,
+    nth: Option<Spanned<u32>>,
 }
 
 /// A checked test file, ready to run.
@@ -142,6 +144,9 @@ impl ExpectedStatus {
 pub struct Expectation {
     /// The destination's name in the channel.
     pub destination: String,
+    /// Which of the destination's messages a value check looks at, from 1 (`nth`; default
+    /// 1): the message itself comes first, then what scripts emitted, in order.
+    pub nth: usize,
     /// What is asserted.
     pub check: Check,
 }
@@ -151,6 +156,8 @@ pub struct Expectation {
 pub enum Check {
     /// `receives = true|false`: whether anything is queued for it at all.
     Receives(bool),
+    /// `count = N`: exactly this many messages are queued for it (scripts may emit more).
+    Count(usize),
     /// `hl7_path = "PID-5.1"`, `equals = "…"`: the decoded value at an HL7 path.
     Hl7 {
         /// The path as written.
@@ -437,11 +444,11 @@ impl Cx<'_> {
             e.json_path.as_ref().map(Spanned::span),
             e.equals_file.as_ref().map(Spanned::span),
             e.receives.as_ref().map(Spanned::span),
+            e.count.as_ref().map(Spanned::span),
         ];
         let mut given: Vec<Range<usize>> = kinds.into_iter().flatten().collect();
         given.sort_by_key(|span| span.start);
-        const ONE_OF: &str =
-            "one of `hl7_path` + `equals`, `json_path` + `equals`, `equals_file`, `receives`";
+        const ONE_OF: &str = "one of `hl7_path` + `equals`, `json_path` + `equals`, `equals_file`, `receives`, `count`";
         if given.is_empty() {
             self.error(
                 e.destination.span(),
@@ -458,6 +465,21 @@ impl Cx<'_> {
             return None;
         }
         let needs_equals = e.hl7_path.is_some() || e.json_path.is_some();
+        let nth = match &e.nth {
+            None => 1,
+            Some(nth) if e.receives.is_some() || e.count.is_some() => {
+                self.error(
+                    nth.span(),
+                    "`nth` goes with `hl7_path`, `json_path` or `equals_file`",
+                );
+                return None;
+            }
+            Some(nth) if *nth.get_ref() == 0 => {
+                self.error(nth.span(), "`nth` counts from 1 (the first message)");
+                return None;
+            }
+            Some(nth) => *nth.get_ref() as usize,
+        };
         match (&e.equals, needs_equals) {
             (None, true) => {
                 self.error(given[0].clone(), "a path needs `equals = …`");
@@ -514,11 +536,17 @@ impl Cx<'_> {
                 return None;
             }
             Check::File(PathBuf::from(file.get_ref()))
+        } else if let Some(count) = &e.count {
+            Check::Count(*count.get_ref() as usize)
         } else {
             Check::Receives(e.receives.as_ref().is_some_and(|r| *r.get_ref()))
         };
         Some(Checked {
-            value: Expectation { destination, check },
+            value: Expectation {
+                destination,
+                nth,
+                check,
+            },
             at: self.locate(&raw.span()),
         })
     }

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use super::format::{ExpectedStatus, Input, TestCase};
 use crate::channel::runner::Pipeline;
 use crate::hl7::AckCode;
-use crate::store::{MessageStatus, Store};
+use crate::store::{MessageFilter, MessageId, MessageStatus, Store, StoredMessage};
 
 /// The peer name the store records for test messages.
 pub const TEST_PEER: &str = "ihub-test";
@@ -24,17 +24,19 @@ pub struct Observed {
     pub status: &'static str,
     /// The reason stored with the message (filtered, error), for the report.
     pub reason: Option<String>,
-    /// Per destination that has something queued: its name and payload, in channel order.
+    /// Every queue entry, as (destination, payload): the message's own first (in channel
+    /// order), then those of the messages its scripts emitted, in the order they were stored.
     pub deliveries: Vec<(String, Vec<u8>)>,
 }
 
 impl Observed {
-    /// The payload queued for `destination`, if any.
-    pub fn payload(&self, destination: &str) -> Option<&[u8]> {
+    /// The payloads queued for `destination`, in order.
+    pub fn payloads(&self, destination: &str) -> Vec<&[u8]> {
         self.deliveries
             .iter()
-            .find(|(name, _)| name == destination)
+            .filter(|(name, _)| name == destination)
             .map(|(_, payload)| payload.as_slice())
+            .collect()
     }
 }
 
@@ -63,15 +65,40 @@ pub async fn observe(
     let stored = store
         .message(id)?
         .ok_or_else(|| anyhow::anyhow!("message {id} is not in the test store"))?;
+    // The store is this case's alone, so every other message in it was emitted by a script
+    // while this one went through; ids grow in the order messages are stored.
+    let mut ids: Vec<MessageId> = store
+        .list(&MessageFilter {
+            channel: Some(pipeline.channel.clone()),
+            limit: Some(MessageFilter::MAX_LIMIT),
+            ..MessageFilter::default()
+        })?
+        .into_iter()
+        .map(|summary| summary.id)
+        .filter(|other| *other != id)
+        .collect();
+    ids.sort_unstable();
+    let mut deliveries: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut take = |message: StoredMessage| {
+        deliveries.extend(
+            message
+                .destinations
+                .into_iter()
+                .map(|d| (d.destination, d.payload)),
+        );
+    };
+    let (status, reason) = (status_word(stored.status), stored.error.clone());
+    take(stored);
+    for other in ids {
+        if let Some(message) = store.message(other)? {
+            take(message);
+        }
+    }
     Ok(Observed {
         ack: disposition.code,
-        status: status_word(stored.status),
-        reason: stored.error,
-        deliveries: stored
-            .destinations
-            .into_iter()
-            .map(|d| (d.destination, d.payload))
-            .collect(),
+        status,
+        reason,
+        deliveries,
     })
 }
 
