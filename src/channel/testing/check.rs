@@ -97,7 +97,8 @@ fn check_destination(
     };
     match (check, payloads.get(nth.saturating_sub(1)).copied()) {
         (Check::Receives(expected), _) => {
-            if *expected == !payloads.is_empty() {
+            let received = !payloads.is_empty();
+            if *expected == received {
                 return None;
             }
             let wanted = if *expected { "the message" } else { "nothing" };
