@@ -276,7 +276,7 @@ fn reason(observed: &Observed) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::channel::testing::format::parse_test_file;
+    use crate::channel::testing::parse::parse_test_file;
     use crate::hl7::AckCode;
 
     fn case(text: &str) -> TestCase {

@@ -17,7 +17,8 @@
 //! ```
 //!
 //! # Layout
-//! - `format`: the test file's serde structs and checks → [`TestFile`].
+//! - `format`: [`TestFile`], the checked form of a test file.
+//! - `parse`: the test file's serde structs and checks, with file:line:col diagnostics.
 //! - `suite`: which files a PATH names; a test file with its channel → [`Suite`].
 //! - `pipeline`: the channel's [`Pipeline`](crate::channel::runner::Pipeline) on a scratch store.
 //! - `run`: one case through the pipeline → [`Observed`].
@@ -28,6 +29,7 @@
 mod check;
 mod diff;
 mod format;
+mod parse;
 mod pipeline;
 mod report;
 mod run;
@@ -36,8 +38,9 @@ mod suite;
 pub use check::{Failure, check_case, whole_output_diff};
 pub use format::{
     Check, Checked, Expectation, ExpectedStatus, Input, Location, TEST_SUFFIX, TestCase, TestFile,
-    load_test_file, normalise_segments, parse_test_file, sibling_channel, sibling_test_file,
+    normalise_segments, sibling_channel, sibling_test_file,
 };
+pub use parse::{load_test_file, parse_test_file};
 pub use pipeline::{ScratchDir, Scripts, pipeline};
 pub use report::{EXIT_CONFIG, EXIT_FAILED, EXIT_OK, Summary, run_tests};
 pub use run::{Observed, TEST_PEER, observe};

@@ -6,7 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::format::{TEST_SUFFIX, TestFile, load_test_file, sibling_test_file};
+use super::format::{TEST_SUFFIX, TestFile, sibling_test_file};
+use super::parse::load_test_file;
 use super::pipeline::Scripts;
 use crate::channel::{ChannelSpec, Diagnostic, Severity, channel_files, load_channel_file};
 
