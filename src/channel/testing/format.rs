@@ -1,5 +1,5 @@
 //! The checked form of a channel test file, `channels/<id>.test.toml`: what a case sends and
-//! what it expects, each expectation with the line it is written on. [`parse`](super::parse)
+//! what it expects, each expectation with the line it is written on. The `parse` module
 //! builds it from the file.
 
 use std::path::{Path, PathBuf};
