@@ -28,6 +28,9 @@ mod store;
 // Channel files: samples and valid fixtures load clean, invalid ones yield their pinned report; `ihub validate`.
 mod channel_files;
 
+// `ihub test`: sample channels' tests pass; failing and malformed test files give their pinned report.
+mod channel_tests;
+
 // The engine in-process: MLLP/HTTP/file in, file/MLLP out, NAKs, scripts, duplicates, hot reload, API.
 mod engine;
 

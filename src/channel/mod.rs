@@ -32,6 +32,7 @@ mod load;
 pub mod runner;
 mod spec;
 mod suggest;
+pub mod testing;
 mod validate;
 
 pub use diagnostic::{Diagnostic, Severity, Snippet, render};
