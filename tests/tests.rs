@@ -33,3 +33,6 @@ mod engine;
 
 // The `ihub` binary as a child: kill -9 under load and restart, python-hl7 mllp_send, promtool, SIGTERM.
 mod engine_process;
+
+// FHIR models and validation: corpus round trip ($FHIR_CORPUS_DIR), `ihub fhir validate` on samples.
+mod fhir_model;
