@@ -1,0 +1,1 @@
+//! Unit tests for every validation rule (filled below).
