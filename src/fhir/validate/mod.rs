@@ -125,6 +125,21 @@ pub fn validate_str(json: &str) -> OperationOutcome {
     }
 }
 
+/// True for a FHIR `date` (`YYYY`, `YYYY-MM`, `YYYY-MM-DD`) that is a real calendar day.
+pub fn is_date(text: &str) -> bool {
+    primitives::check(primitives::Prim::Date, &Value::String(text.to_owned())).is_ok()
+}
+
+/// True for a FHIR `dateTime` (a date, or a date and time with a zone).
+pub fn is_date_time(text: &str) -> bool {
+    primitives::check(primitives::Prim::DateTime, &Value::String(text.to_owned())).is_ok()
+}
+
+/// True for a FHIR `id` (letters, digits, `-` and `.`, 1 to 64).
+pub fn is_id(text: &str) -> bool {
+    primitives::is_id(text)
+}
+
 fn outcome(mut issues: Vec<OperationOutcomeIssue>) -> OperationOutcome {
     if issues.is_empty() {
         issues.push(OperationOutcomeIssue {
