@@ -139,7 +139,10 @@ mod tests {
 
     #[test]
     fn knows_r4_resource_types() {
-        assert_eq!(RESOURCE_TYPES.len(), 145);
+        let mut sorted = RESOURCE_TYPES.to_vec();
+        sorted.dedup();
+        assert_eq!(sorted.len(), RESOURCE_TYPES.len(), "no duplicates");
+        assert!(RESOURCE_TYPES.windows(2).all(|w| w[0] < w[1]), "kept in order");
         assert!(is_resource_type("VisionPrescription"));
         assert!(!is_resource_type("Patients"));
     }
