@@ -28,16 +28,15 @@ pub fn run(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
         failed |= outcome.has_errors();
         let json = serde_json::to_string_pretty(&outcome).context("cannot write the outcome")?;
         writeln!(out, "{json}").context("cannot write the report")?;
-        writeln!(
-            err,
-            "{}: {}",
-            file.display(),
-            summary(&outcome)
-        )
-        .context("cannot write the summary")?;
+        writeln!(err, "{}: {}", file.display(), summary(&outcome))
+            .context("cannot write the summary")?;
     }
     out.flush().context("cannot write the report")?;
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn unreadable(text: &str) -> OperationOutcome {
@@ -60,5 +59,9 @@ fn summary(outcome: &OperationOutcome) -> String {
         return "ok".to_owned();
     }
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    format!("{}, {}", plural(errors, "error"), plural(warnings, "warning"))
+    format!(
+        "{}, {}",
+        plural(errors, "error"),
+        plural(warnings, "warning")
+    )
 }

@@ -105,7 +105,9 @@ pub fn create_fhir_bundle_with(
     let mut bundle = Map::new();
     bundle.insert("resourceType".into(), json!("Bundle"));
     bundle.insert("type".into(), json!(kind.as_str()));
-    if let Ok(now) = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339) {
+    if let Ok(now) =
+        time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339)
+    {
         bundle.insert("timestamp".into(), json!(now));
     }
     if kind == BundleType::Searchset {
@@ -126,7 +128,10 @@ fn entry(mut resource: Value, full_url: String, kind: BundleType, method: EntryM
             // A create or conditional update takes its identity from the server; a local id
             // would be ignored at best and rejected at worst (a PUT whose id mismatches).
             if request.get("method") == Some(&json!("POST"))
-                || request.get("url").and_then(Value::as_str).is_some_and(|u| u.contains('?'))
+                || request
+                    .get("url")
+                    .and_then(Value::as_str)
+                    .is_some_and(|u| u.contains('?'))
             {
                 if let Some(obj) = resource.as_object_mut() {
                     obj.remove("id");
@@ -147,7 +152,10 @@ fn entry(mut resource: Value, full_url: String, kind: BundleType, method: EntryM
 }
 
 fn request(resource: &Value, method: EntryMethod) -> Value {
-    let resource_type = resource.get("resourceType").and_then(Value::as_str).unwrap_or("");
+    let resource_type = resource
+        .get("resourceType")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let search = identifier_search(resource);
     match (method, search) {
         (EntryMethod::PostIfNoneExist, Some(search)) => {
@@ -243,7 +251,10 @@ mod tests {
         assert_eq!(bundle["type"], "transaction");
         let patient = &bundle["entry"][0];
         let full_url = patient["fullUrl"].as_str().unwrap();
-        assert!(full_url.starts_with("urn:uuid:") && full_url.len() == 45, "{full_url}");
+        assert!(
+            full_url.starts_with("urn:uuid:") && full_url.len() == 45,
+            "{full_url}"
+        );
         assert_eq!(patient["request"]["method"], "POST");
         assert_eq!(patient["request"]["url"], "Patient");
         assert_eq!(
@@ -253,8 +264,14 @@ mod tests {
         assert!(patient["resource"].get("id").is_none());
         let observation = &bundle["entry"][1];
         assert_eq!(observation["resource"]["subject"]["reference"], full_url);
-        assert_eq!(observation["resource"]["performer"][0]["reference"], "Practitioner/elsewhere");
-        assert_eq!(observation["request"], json!({"method": "POST", "url": "Observation"}));
+        assert_eq!(
+            observation["resource"]["performer"][0]["reference"],
+            "Practitioner/elsewhere"
+        );
+        assert_eq!(
+            observation["request"],
+            json!({"method": "POST", "url": "Observation"})
+        );
         assert_ne!(observation["fullUrl"], patient["fullUrl"]);
         let outcome = validate(&bundle);
         assert!(!outcome.has_errors(), "{outcome:?}");
@@ -262,12 +279,23 @@ mod tests {
 
     #[test]
     fn conditional_put_is_an_option() {
-        let options = BundleOptions { method: EntryMethod::ConditionalPut };
-        let bundle = create_fhir_bundle_with(resources(), BundleType::Transaction, options).unwrap();
+        let options = BundleOptions {
+            method: EntryMethod::ConditionalPut,
+        };
+        let bundle =
+            create_fhir_bundle_with(resources(), BundleType::Transaction, options).unwrap();
         assert_eq!(bundle["entry"][0]["request"]["method"], "PUT");
-        assert!(bundle["entry"][0]["request"]["url"].as_str().unwrap().starts_with("Patient?identifier=http://hospital.example.org/mrn|"));
+        assert!(
+            bundle["entry"][0]["request"]["url"]
+                .as_str()
+                .unwrap()
+                .starts_with("Patient?identifier=http://hospital.example.org/mrn|")
+        );
         // No identifier: PUT to the id.
-        assert_eq!(bundle["entry"][1]["request"], json!({"method": "PUT", "url": "Observation/o1"}));
+        assert_eq!(
+            bundle["entry"][1]["request"],
+            json!({"method": "PUT", "url": "Observation/o1"})
+        );
         assert_eq!(bundle["entry"][1]["resource"]["id"], "o1");
         assert!(!validate(&bundle).has_errors());
     }
@@ -275,13 +303,19 @@ mod tests {
     #[test]
     fn batch_collection_and_searchset() {
         let batch = create_fhir_bundle(resources(), BundleType::Batch).unwrap();
-        assert_eq!(batch["entry"][1]["resource"]["subject"]["reference"], "Patient/p1");
+        assert_eq!(
+            batch["entry"][1]["resource"]["subject"]["reference"],
+            "Patient/p1"
+        );
         assert!(batch["entry"][0]["request"].is_object());
         assert!(!validate(&batch).has_errors());
         let collection = create_fhir_bundle(resources(), BundleType::Collection).unwrap();
         assert!(collection["entry"][0].get("request").is_none());
         assert_eq!(collection["entry"][0]["resource"]["id"], "p1");
-        assert_eq!(collection["entry"][1]["resource"]["subject"]["reference"], collection["entry"][0]["fullUrl"]);
+        assert_eq!(
+            collection["entry"][1]["resource"]["subject"]["reference"],
+            collection["entry"][0]["fullUrl"]
+        );
         assert!(!validate(&collection).has_errors());
         let search = create_fhir_bundle(resources(), BundleType::Searchset).unwrap();
         assert_eq!(search["total"], 2);
@@ -292,7 +326,10 @@ mod tests {
     #[test]
     fn refuses_what_is_not_a_resource() {
         assert_eq!(
-            create_fhir_bundle(vec![json!({"resourceType": "Patient"}), json!({"id": "x"})], BundleType::Collection),
+            create_fhir_bundle(
+                vec![json!({"resourceType": "Patient"}), json!({"id": "x"})],
+                BundleType::Collection
+            ),
             Err(BundleError::NotAResource { index: 1 })
         );
         let empty = create_fhir_bundle(vec![], BundleType::Transaction).unwrap();

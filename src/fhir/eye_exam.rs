@@ -101,7 +101,9 @@ pub enum EyeExamError {
         value: EyeExamValue,
     },
     /// The measurement is per eye; `Both` has no code.
-    #[error("{0:?} is measured per eye: make one Observation for the right eye and one for the left")]
+    #[error(
+        "{0:?} is measured per eye: make one Observation for the right eye and one for the left"
+    )]
     PerEye(EyeExamKind),
     /// A number is not finite or is out of range.
     #[error("{0}")]
@@ -159,7 +161,8 @@ pub fn create_eye_exam_observation(
                     observation.value_string = Some(text.clone());
                 }
                 EyeExamValue::Number(n) => {
-                    observation.value_quantity = Some(quantity(*n, "decimal", "1", "visual acuity")?);
+                    observation.value_quantity =
+                        Some(quantity(*n, "decimal", "1", "visual acuity")?);
                 }
                 _ => return Err(mismatch()),
             }
@@ -171,10 +174,13 @@ pub fn create_eye_exam_observation(
                 Eye::Both => return Err(EyeExamError::PerEye(exam.kind)),
             };
             if *mmhg < 0.0 {
-                return Err(EyeExamError::OutOfRange(format!("intraocular pressure {mmhg} is negative")));
+                return Err(EyeExamError::OutOfRange(format!(
+                    "intraocular pressure {mmhg} is negative"
+                )));
             }
             observation.code = Some(CodeableConcept::coded(LOINC, code, display));
-            observation.value_quantity = Some(quantity(*mmhg, "mmHg", "mm[Hg]", "intraocular pressure")?);
+            observation.value_quantity =
+                Some(quantity(*mmhg, "mmHg", "mm[Hg]", "intraocular pressure")?);
         }
         (EyeExamKind::Refraction, EyeExamValue::Refraction(refraction)) => {
             let (side, codes) = match exam.eye {
@@ -218,7 +224,9 @@ fn refraction_components(
     }
     if let Some(degrees) = refraction.axis {
         if degrees > 180 {
-            return Err(EyeExamError::OutOfRange(format!("axis {degrees} is not within 0–180 degrees")));
+            return Err(EyeExamError::OutOfRange(format!(
+                "axis {degrees} is not within 0–180 degrees"
+            )));
         }
         parts.push(component(
             axis,
@@ -246,7 +254,9 @@ fn quantity(value: f64, unit: &str, code: &str, what: &str) -> Result<Quantity, 
     } else {
         Number::from_f64(value)
     };
-    let number = number.ok_or_else(|| EyeExamError::OutOfRange(format!("{what} {value} is not a finite number")))?;
+    let number = number.ok_or_else(|| {
+        EyeExamError::OutOfRange(format!("{what} {value} is not a finite number"))
+    })?;
     Ok(Quantity {
         value: Some(number),
         unit: Some(unit.to_owned()),
@@ -262,7 +272,13 @@ mod tests {
     use serde_json::json;
 
     fn exam(kind: EyeExamKind, value: EyeExamValue, eye: Eye) -> EyeExam {
-        EyeExam { kind, value, eye, date: "2024-05-01T10:30:00Z".into(), notes: Some("Patient cooperative".into()) }
+        EyeExam {
+            kind,
+            value,
+            eye,
+            date: "2024-05-01T10:30:00Z".into(),
+            notes: Some("Patient cooperative".into()),
+        }
     }
 
     fn json_of(o: &Observation) -> serde_json::Value {
@@ -276,9 +292,20 @@ mod tests {
 
     #[test]
     fn visual_acuity_per_eye_has_loinc_code_body_site_category_and_note() {
-        let o = create_eye_exam_observation("p1", &exam(EyeExamKind::VisualAcuity, EyeExamValue::Text("20/40".into()), Eye::Right)).unwrap();
+        let o = create_eye_exam_observation(
+            "p1",
+            &exam(
+                EyeExamKind::VisualAcuity,
+                EyeExamValue::Text("20/40".into()),
+                Eye::Right,
+            ),
+        )
+        .unwrap();
         let j = json_of(&o);
-        assert_eq!(j["code"]["coding"][0], json!({"system": LOINC, "code": "98499-7", "display": "Visual acuity uncorrected Right eye"}));
+        assert_eq!(
+            j["code"]["coding"][0],
+            json!({"system": LOINC, "code": "98499-7", "display": "Visual acuity uncorrected Right eye"})
+        );
         assert_eq!(j["bodySite"]["coding"][0]["code"], "18944008");
         assert_eq!(j["category"][0]["coding"][0]["code"], "exam");
         assert_eq!(j["category"][0]["coding"][0]["system"], CATEGORY);
@@ -287,59 +314,172 @@ mod tests {
         assert_eq!(j["subject"]["reference"], "Patient/p1");
         assert_eq!(j["status"], "final");
         assert_valid(&o);
-        let left = create_eye_exam_observation("p1", &exam(EyeExamKind::VisualAcuity, EyeExamValue::Number(0.8), Eye::Left)).unwrap();
+        let left = create_eye_exam_observation(
+            "p1",
+            &exam(
+                EyeExamKind::VisualAcuity,
+                EyeExamValue::Number(0.8),
+                Eye::Left,
+            ),
+        )
+        .unwrap();
         assert_eq!(json_of(&left)["code"]["coding"][0]["code"], "98498-9");
         assert_eq!(json_of(&left)["bodySite"]["coding"][0]["code"], "8966001");
         assert_eq!(json_of(&left)["valueQuantity"]["value"], json!(0.8));
-        let both = create_eye_exam_observation("p1", &exam(EyeExamKind::VisualAcuity, EyeExamValue::Text("20/20".into()), Eye::Both)).unwrap();
+        let both = create_eye_exam_observation(
+            "p1",
+            &exam(
+                EyeExamKind::VisualAcuity,
+                EyeExamValue::Text("20/20".into()),
+                Eye::Both,
+            ),
+        )
+        .unwrap();
         assert_eq!(json_of(&both)["code"]["coding"][0]["code"], "98506-9");
         assert_eq!(json_of(&both)["bodySite"]["coding"][0]["code"], "40638003");
     }
 
     #[test]
     fn intraocular_pressure_is_mm_hg_per_eye() {
-        let o = create_eye_exam_observation("p1", &exam(EyeExamKind::IntraocularPressure, EyeExamValue::Number(17.0), Eye::Left)).unwrap();
+        let o = create_eye_exam_observation(
+            "p1",
+            &exam(
+                EyeExamKind::IntraocularPressure,
+                EyeExamValue::Number(17.0),
+                Eye::Left,
+            ),
+        )
+        .unwrap();
         let j = json_of(&o);
         assert_eq!(j["code"]["coding"][0]["code"], "79893-4");
-        assert_eq!(j["valueQuantity"], json!({"value": 17, "unit": "mmHg", "system": UCUM, "code": "mm[Hg]"}));
+        assert_eq!(
+            j["valueQuantity"],
+            json!({"value": 17, "unit": "mmHg", "system": UCUM, "code": "mm[Hg]"})
+        );
         assert_valid(&o);
-        let right = create_eye_exam_observation("p1", &exam(EyeExamKind::IntraocularPressure, EyeExamValue::Number(21.5), Eye::Right)).unwrap();
+        let right = create_eye_exam_observation(
+            "p1",
+            &exam(
+                EyeExamKind::IntraocularPressure,
+                EyeExamValue::Number(21.5),
+                Eye::Right,
+            ),
+        )
+        .unwrap();
         assert_eq!(json_of(&right)["code"]["coding"][0]["code"], "79892-6");
         assert_eq!(
-            create_eye_exam_observation("p1", &exam(EyeExamKind::IntraocularPressure, EyeExamValue::Number(17.0), Eye::Both)),
+            create_eye_exam_observation(
+                "p1",
+                &exam(
+                    EyeExamKind::IntraocularPressure,
+                    EyeExamValue::Number(17.0),
+                    Eye::Both
+                )
+            ),
             Err(EyeExamError::PerEye(EyeExamKind::IntraocularPressure))
         );
     }
 
     #[test]
     fn refraction_has_sphere_cylinder_axis_components() {
-        let value = EyeExamValue::Refraction(Refraction { sphere: -2.25, cylinder: Some(-0.75), axis: Some(90) });
-        let o = create_eye_exam_observation("p1", &exam(EyeExamKind::Refraction, value.clone(), Eye::Right)).unwrap();
+        let value = EyeExamValue::Refraction(Refraction {
+            sphere: -2.25,
+            cylinder: Some(-0.75),
+            axis: Some(90),
+        });
+        let o = create_eye_exam_observation(
+            "p1",
+            &exam(EyeExamKind::Refraction, value.clone(), Eye::Right),
+        )
+        .unwrap();
         let j = json_of(&o);
-        let codes: Vec<&str> = j["component"].as_array().unwrap().iter().map(|c| c["code"]["coding"][0]["code"].as_str().unwrap()).collect();
+        let codes: Vec<&str> = j["component"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["code"]["coding"][0]["code"].as_str().unwrap())
+            .collect();
         assert_eq!(codes, ["65890-6", "65892-2", "65891-4"]);
         assert_eq!(j["component"][0]["valueQuantity"]["code"], "[diop]");
         assert_eq!(j["component"][0]["valueQuantity"]["value"], json!(-2.25));
-        assert_eq!(j["component"][2]["valueQuantity"], json!({"value": 90, "unit": "degree", "system": UCUM, "code": "deg"}));
+        assert_eq!(
+            j["component"][2]["valueQuantity"],
+            json!({"value": 90, "unit": "degree", "system": UCUM, "code": "deg"})
+        );
         assert_valid(&o);
-        let left = create_eye_exam_observation("p1", &exam(EyeExamKind::Refraction, value, Eye::Left)).unwrap();
-        let codes: Vec<String> = json_of(&left)["component"].as_array().unwrap().iter().map(|c| c["code"]["coding"][0]["code"].as_str().unwrap().to_owned()).collect();
+        let left =
+            create_eye_exam_observation("p1", &exam(EyeExamKind::Refraction, value, Eye::Left))
+                .unwrap();
+        let codes: Vec<String> = json_of(&left)["component"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["code"]["coding"][0]["code"].as_str().unwrap().to_owned())
+            .collect();
         assert_eq!(codes, ["65894-8", "65896-3", "65895-5"]);
-        let sphere_only = EyeExamValue::Refraction(Refraction { sphere: 1.0, cylinder: None, axis: None });
-        let o = create_eye_exam_observation("p1", &exam(EyeExamKind::Refraction, sphere_only, Eye::Left)).unwrap();
+        let sphere_only = EyeExamValue::Refraction(Refraction {
+            sphere: 1.0,
+            cylinder: None,
+            axis: None,
+        });
+        let o = create_eye_exam_observation(
+            "p1",
+            &exam(EyeExamKind::Refraction, sphere_only, Eye::Left),
+        )
+        .unwrap();
         assert_eq!(o.component.len(), 1);
     }
 
     #[test]
     fn bad_input_is_refused_with_a_reason() {
         let text = EyeExamValue::Text("high".into());
-        assert!(matches!(create_eye_exam_observation("p1", &exam(EyeExamKind::IntraocularPressure, text, Eye::Left)), Err(EyeExamError::ValueKind { .. })));
-        let mut e = exam(EyeExamKind::IntraocularPressure, EyeExamValue::Number(15.0), Eye::Left);
+        assert!(matches!(
+            create_eye_exam_observation(
+                "p1",
+                &exam(EyeExamKind::IntraocularPressure, text, Eye::Left)
+            ),
+            Err(EyeExamError::ValueKind { .. })
+        ));
+        let mut e = exam(
+            EyeExamKind::IntraocularPressure,
+            EyeExamValue::Number(15.0),
+            Eye::Left,
+        );
         e.date = "01/05/2024".into();
-        assert!(matches!(create_eye_exam_observation("p1", &e), Err(EyeExamError::Date(_))));
-        assert!(matches!(create_eye_exam_observation("bad id", &exam(EyeExamKind::IntraocularPressure, EyeExamValue::Number(15.0), Eye::Left)), Err(EyeExamError::PatientId(_))));
-        let axis = EyeExamValue::Refraction(Refraction { sphere: 1.0, cylinder: Some(-1.0), axis: Some(200) });
-        assert!(matches!(create_eye_exam_observation("p1", &exam(EyeExamKind::Refraction, axis, Eye::Right)), Err(EyeExamError::OutOfRange(_))));
-        assert!(matches!(create_eye_exam_observation("p1", &exam(EyeExamKind::IntraocularPressure, EyeExamValue::Number(f64::NAN), Eye::Right)), Err(EyeExamError::OutOfRange(_))));
+        assert!(matches!(
+            create_eye_exam_observation("p1", &e),
+            Err(EyeExamError::Date(_))
+        ));
+        assert!(matches!(
+            create_eye_exam_observation(
+                "bad id",
+                &exam(
+                    EyeExamKind::IntraocularPressure,
+                    EyeExamValue::Number(15.0),
+                    Eye::Left
+                )
+            ),
+            Err(EyeExamError::PatientId(_))
+        ));
+        let axis = EyeExamValue::Refraction(Refraction {
+            sphere: 1.0,
+            cylinder: Some(-1.0),
+            axis: Some(200),
+        });
+        assert!(matches!(
+            create_eye_exam_observation("p1", &exam(EyeExamKind::Refraction, axis, Eye::Right)),
+            Err(EyeExamError::OutOfRange(_))
+        ));
+        assert!(matches!(
+            create_eye_exam_observation(
+                "p1",
+                &exam(
+                    EyeExamKind::IntraocularPressure,
+                    EyeExamValue::Number(f64::NAN),
+                    Eye::Right
+                )
+            ),
+            Err(EyeExamError::OutOfRange(_))
+        ));
     }
 }

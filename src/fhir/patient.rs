@@ -61,7 +61,6 @@ pub struct LocalAddress {
     pub country: Option<String>,
 }
 
-
 /// The v2 identifier-type code system (table 0203), where `MR` means medical record number.
 pub const IDENTIFIER_TYPE_SYSTEM: &str = "http://terminology.hl7.org/CodeSystem/v2-0203";
 
@@ -157,14 +156,24 @@ pub fn to_fhir_patient(
     if let Some(address) = &local.address {
         let fhir = Address {
             use_: Some("home".to_owned()),
-            line: address.lines.iter().filter(|l| !l.is_empty()).cloned().collect(),
+            line: address
+                .lines
+                .iter()
+                .filter(|l| !l.is_empty())
+                .cloned()
+                .collect(),
             city: present(&address.city),
             state: present(&address.state),
             postal_code: present(&address.postal_code),
             country: present(&address.country),
             ..Address::default()
         };
-        if fhir != (Address { use_: fhir.use_.clone(), ..Address::default() }) {
+        if fhir
+            != (Address {
+                use_: fhir.use_.clone(),
+                ..Address::default()
+            })
+        {
             patient.address.push(fhir);
         }
     }
@@ -182,10 +191,11 @@ pub fn from_fhir_patient(patient: &Patient) -> LocalPatient {
         .iter()
         .find(|n| n.use_.as_deref() == Some("official"))
         .or_else(|| patient.name.first());
-    let mrn = patient
-        .identifier
-        .iter()
-        .find(|i| i.type_.as_ref().is_some_and(|t| t.has_code(IDENTIFIER_TYPE_SYSTEM, "MR")));
+    let mrn = patient.identifier.iter().find(|i| {
+        i.type_
+            .as_ref()
+            .is_some_and(|t| t.has_code(IDENTIFIER_TYPE_SYSTEM, "MR"))
+    });
     let telecom = |system: &str| {
         patient
             .telecom
@@ -257,7 +267,9 @@ mod tests {
     }
 
     fn options() -> PatientOptions {
-        PatientOptions { mrn_system: "http://hospital.example.org/mrn".into() }
+        PatientOptions {
+            mrn_system: "http://hospital.example.org/mrn".into(),
+        }
     }
 
     #[test]
@@ -266,13 +278,28 @@ mod tests {
         let json = serde_json::to_value(&patient).unwrap();
         assert_eq!(json["resourceType"], "Patient");
         assert_eq!(json["id"], "p1");
-        assert_eq!(json["identifier"][0]["system"], "http://hospital.example.org/mrn");
+        assert_eq!(
+            json["identifier"][0]["system"],
+            "http://hospital.example.org/mrn"
+        );
         assert_eq!(json["identifier"][0]["value"], "MRN123");
         assert_eq!(json["identifier"][0]["type"]["coding"][0]["code"], "MR");
-        assert_eq!(json["identifier"][0]["type"]["coding"][0]["system"], IDENTIFIER_TYPE_SYSTEM);
-        assert_eq!(json["name"][0], json!({"use": "official", "family": "Doe", "given": ["Jane"]}));
-        assert_eq!(json["telecom"][0], json!({"system": "phone", "value": "555-0101"}));
-        assert_eq!(json["telecom"][1], json!({"system": "email", "value": "jane@example.org"}));
+        assert_eq!(
+            json["identifier"][0]["type"]["coding"][0]["system"],
+            IDENTIFIER_TYPE_SYSTEM
+        );
+        assert_eq!(
+            json["name"][0],
+            json!({"use": "official", "family": "Doe", "given": ["Jane"]})
+        );
+        assert_eq!(
+            json["telecom"][0],
+            json!({"system": "phone", "value": "555-0101"})
+        );
+        assert_eq!(
+            json["telecom"][1],
+            json!({"system": "email", "value": "jane@example.org"})
+        );
         assert_eq!(json["address"][0]["line"], json!(["1 Main St", "Apt 2"]));
         assert_eq!(json["address"][0]["postalCode"], "62701");
         assert_eq!(json["birthDate"], "1980-04-12");
@@ -287,14 +314,20 @@ mod tests {
         assert_eq!(from_fhir_patient_json(&json).unwrap(), jane());
         assert_eq!(from_fhir_patient(&patient), jane());
         let empty = LocalPatient::default();
-        assert_eq!(from_fhir_patient(&to_fhir_patient(&empty, &options()).unwrap()), empty);
+        assert_eq!(
+            from_fhir_patient(&to_fhir_patient(&empty, &options()).unwrap()),
+            empty
+        );
     }
 
     #[test]
     fn bad_gender_and_date_are_named() {
         let mut p = jane();
         p.gender = Some("F".into());
-        assert_eq!(to_fhir_patient(&p, &options()), Err(PatientError::Gender("F".into())));
+        assert_eq!(
+            to_fhir_patient(&p, &options()),
+            Err(PatientError::Gender("F".into()))
+        );
         let mut p = jane();
         p.date_of_birth = Some("1980-02-30".into());
         assert_eq!(

@@ -1,8 +1,6 @@
 //! People and organizations: Patient, Practitioner, Organization, RelatedPerson.
 
-use super::{
-    Address, Attachment, CodeableConcept, ContactPoint, HumanName, Identifier, Reference,
-};
+use super::{Address, Attachment, CodeableConcept, ContactPoint, HumanName, Identifier, Reference};
 
 domain_resource! {
     /// A person receiving care: `Patient`.

@@ -3,8 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Annotation, Attachment, CodeableConcept, Extra, Identifier, Period, Quantity, Range,
-    Reference,
+    Annotation, Attachment, CodeableConcept, Extra, Identifier, Period, Quantity, Range, Reference,
 };
 
 domain_resource! {

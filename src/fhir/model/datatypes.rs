@@ -158,9 +158,9 @@ impl CodeableConcept {
 
     /// True when one of the codings has this system and code.
     pub fn has_code(&self, system: &str, code: &str) -> bool {
-        self.coding.iter().any(|c| {
-            c.system.as_deref() == Some(system) && c.code.as_deref() == Some(code)
-        })
+        self.coding
+            .iter()
+            .any(|c| c.system.as_deref() == Some(system) && c.code.as_deref() == Some(code))
     }
 }
 

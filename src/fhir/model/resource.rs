@@ -11,8 +11,8 @@ use serde_json::Value;
 
 use super::{
     AllergyIntolerance, Appointment, Bundle, Condition, DiagnosticReport, DocumentReference,
-    Encounter, Medication, MedicationRequest, Observation, OperationOutcome, Organization,
-    Patient, Practitioner, RelatedPerson, ServiceRequest, Specimen,
+    Encounter, Medication, MedicationRequest, Observation, OperationOutcome, Organization, Patient,
+    Practitioner, RelatedPerson, ServiceRequest, Specimen,
 };
 
 /// A typed resource struct: knows its `resourceType`, so it can write and check the tag.
@@ -171,7 +171,9 @@ impl Resource {
         };
         macro_rules! typed {
             ($variant:ident) => {
-                serde_json::from_value(value).map(Resource::$variant).map_err(shape)
+                serde_json::from_value(value)
+                    .map(Resource::$variant)
+                    .map_err(shape)
             };
         }
         match resource_type.as_str() {

@@ -115,11 +115,8 @@ pub fn validate_str(json: &str) -> OperationOutcome {
         Err(error) => outcome(vec![OperationOutcomeIssue {
             severity: Severity::Fatal.as_str().to_owned(),
             code: IssueType::Structure.as_str().to_owned(),
-            diagnostics: Some(format!(
-                "not JSON: {error} (line {}, column {})",
-                error.line(),
-                error.column()
-            )),
+            // serde_json's message ends with "at line L column C".
+            diagnostics: Some(format!("not JSON: {error}")),
             ..OperationOutcomeIssue::default()
         }]),
     }

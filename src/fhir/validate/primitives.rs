@@ -75,8 +75,11 @@ fn full(pattern: &str) -> Regex {
     Regex::new(&format!("^(?:{pattern})$")).expect("valid FHIR primitive regex")
 }
 
-static DATE: LazyLock<Regex> =
-    LazyLock::new(|| full(&format!(r"{YEAR}(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1]))?)?")));
+static DATE: LazyLock<Regex> = LazyLock::new(|| {
+    full(&format!(
+        r"{YEAR}(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1]))?)?"
+    ))
+});
 static DATE_TIME: LazyLock<Regex> = LazyLock::new(|| {
     full(&format!(
         r"{YEAR}(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1])(T{TIME}{ZONE})?)?)?"
@@ -237,7 +240,14 @@ mod tests {
         for good in ["2024", "2024-02", "2024-02-29", "1905-08-23"] {
             assert!(ok(Prim::Date, json!(good)), "{good}");
         }
-        for bad in ["24-01-01", "2024-13", "2024-1-5", "2023-02-29", "2024-01-01T10:00:00Z", ""] {
+        for bad in [
+            "24-01-01",
+            "2024-13",
+            "2024-1-5",
+            "2023-02-29",
+            "2024-01-01T10:00:00Z",
+            "",
+        ] {
             assert!(!ok(Prim::Date, json!(bad)), "{bad}");
         }
     }
@@ -304,13 +314,22 @@ mod tests {
         assert!(!ok(Prim::String, json!("form\u{000c}feed")));
         assert!(ok(Prim::Base64Binary, json!("SGVsbG8=")));
         assert!(!ok(Prim::Base64Binary, json!("not base64!")));
-        assert!(ok(Prim::Xhtml, json!("<div xmlns=\"http://www.w3.org/1999/xhtml\">x</div>")));
+        assert!(ok(
+            Prim::Xhtml,
+            json!("<div xmlns=\"http://www.w3.org/1999/xhtml\">x</div>")
+        ));
         assert!(!ok(Prim::Xhtml, json!("<p>x</p>")));
     }
 
     #[test]
     fn wrong_json_types_are_shape_errors_and_bad_text_is_a_value_error() {
-        assert!(matches!(check(Prim::Date, &json!(2024)), Err(PrimError::Shape(_))));
-        assert!(matches!(check(Prim::Date, &json!("May 1")), Err(PrimError::Value(_))));
+        assert!(matches!(
+            check(Prim::Date, &json!(2024)),
+            Err(PrimError::Shape(_))
+        ));
+        assert!(matches!(
+            check(Prim::Date, &json!("May 1")),
+            Err(PrimError::Value(_))
+        ));
     }
 }

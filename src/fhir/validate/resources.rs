@@ -17,10 +17,16 @@ pub(super) static PATIENT: ResourceDef = ResourceDef {
         list("telecom", CONTACT_POINT),
         opt("gender", GENDER),
         opt("birthDate", DATE),
-        opt("deceased", Ty::Choice(&[("Boolean", BOOLEAN), ("DateTime", DATE_TIME)])),
+        opt(
+            "deceased",
+            Ty::Choice(&[("Boolean", BOOLEAN), ("DateTime", DATE_TIME)]),
+        ),
         list("address", ADDRESS),
         opt("maritalStatus", CC),
-        opt("multipleBirth", Ty::Choice(&[("Boolean", BOOLEAN), ("Integer", INTEGER)])),
+        opt(
+            "multipleBirth",
+            Ty::Choice(&[("Boolean", BOOLEAN), ("Integer", INTEGER)]),
+        ),
         list("photo", ATTACHMENT),
         list("contact", Ty::Type(&PATIENT_CONTACT)),
         list("communication", Ty::Type(&COMMUNICATION)),
@@ -47,7 +53,10 @@ static COMMUNICATION: Complex = Complex {
     invariant: None,
 };
 static PATIENT_LINK: Complex = Complex {
-    elements: &[req("other", REFERENCE), req("type", Ty::Code(&vs::LINK_TYPE))],
+    elements: &[
+        req("other", REFERENCE),
+        req("type", Ty::Code(&vs::LINK_TYPE)),
+    ],
     invariant: None,
 };
 
@@ -151,15 +160,26 @@ pub(super) static ENCOUNTER: ResourceDef = ResourceDef {
     invariant: None,
 };
 static ENCOUNTER_STATUS_HISTORY: Complex = Complex {
-    elements: &[req("status", Ty::Code(&vs::ENCOUNTER_STATUS)), req("period", PERIOD)],
+    elements: &[
+        req("status", Ty::Code(&vs::ENCOUNTER_STATUS)),
+        req("period", PERIOD),
+    ],
     invariant: None,
 };
 static ENCOUNTER_PARTICIPANT: Complex = Complex {
-    elements: &[list("type", CC), opt("period", PERIOD), opt("individual", REFERENCE)],
+    elements: &[
+        list("type", CC),
+        opt("period", PERIOD),
+        opt("individual", REFERENCE),
+    ],
     invariant: None,
 };
 static ENCOUNTER_DIAGNOSIS: Complex = Complex {
-    elements: &[req("condition", REFERENCE), opt("use", CC), opt("rank", POSITIVE_INT)],
+    elements: &[
+        req("condition", REFERENCE),
+        opt("use", CC),
+        opt("rank", POSITIVE_INT),
+    ],
     invariant: None,
 };
 static ENCOUNTER_LOCATION: Complex = Complex {
@@ -227,11 +247,24 @@ pub(super) static SERVICE_REQUEST: ResourceDef = ResourceDef {
         opt("doNotPerform", BOOLEAN),
         opt("code", CC),
         list("orderDetail", CC),
-        opt("quantity", Ty::Choice(&[("Quantity", QUANTITY), ("Ratio", RATIO), ("Range", RANGE)])),
+        opt(
+            "quantity",
+            Ty::Choice(&[("Quantity", QUANTITY), ("Ratio", RATIO), ("Range", RANGE)]),
+        ),
         req("subject", REFERENCE),
         opt("encounter", REFERENCE),
-        opt("occurrence", Ty::Choice(&[("DateTime", DATE_TIME), ("Period", PERIOD), ("Timing", Ty::Any)])),
-        opt("asNeeded", Ty::Choice(&[("Boolean", BOOLEAN), ("CodeableConcept", CC)])),
+        opt(
+            "occurrence",
+            Ty::Choice(&[
+                ("DateTime", DATE_TIME),
+                ("Period", PERIOD),
+                ("Timing", Ty::Any),
+            ]),
+        ),
+        opt(
+            "asNeeded",
+            Ty::Choice(&[("Boolean", BOOLEAN), ("CodeableConcept", CC)]),
+        ),
         opt("authoredOn", DATE_TIME),
         opt("requester", REFERENCE),
         opt("performerType", CC),
@@ -267,7 +300,10 @@ pub(super) static MEDICATION: ResourceDef = ResourceDef {
 };
 static INGREDIENT: Complex = Complex {
     elements: &[
-        req("item", Ty::Choice(&[("CodeableConcept", CC), ("Reference", REFERENCE)])),
+        req(
+            "item",
+            Ty::Choice(&[("CodeableConcept", CC), ("Reference", REFERENCE)]),
+        ),
         opt("isActive", BOOLEAN),
         opt("strength", RATIO),
     ],
@@ -288,8 +324,14 @@ pub(super) static MEDICATION_REQUEST: ResourceDef = ResourceDef {
         list("category", CC),
         opt("priority", Ty::Code(&vs::REQUEST_PRIORITY)),
         opt("doNotPerform", BOOLEAN),
-        opt("reported", Ty::Choice(&[("Boolean", BOOLEAN), ("Reference", REFERENCE)])),
-        req("medication", Ty::Choice(&[("CodeableConcept", CC), ("Reference", REFERENCE)])),
+        opt(
+            "reported",
+            Ty::Choice(&[("Boolean", BOOLEAN), ("Reference", REFERENCE)]),
+        ),
+        req(
+            "medication",
+            Ty::Choice(&[("CodeableConcept", CC), ("Reference", REFERENCE)]),
+        ),
         req("subject", REFERENCE),
         opt("encounter", REFERENCE),
         list("supportingInformation", REFERENCE),
@@ -380,7 +422,10 @@ static BUNDLE_ENTRY: Complex = Complex {
     invariant: None,
 };
 static BUNDLE_SEARCH: Complex = Complex {
-    elements: &[opt("mode", Ty::Code(&vs::SEARCH_ENTRY_MODE)), opt("score", DECIMAL)],
+    elements: &[
+        opt("mode", Ty::Code(&vs::SEARCH_ENTRY_MODE)),
+        opt("score", DECIMAL),
+    ],
     invariant: None,
 };
 static BUNDLE_REQUEST: Complex = Complex {

@@ -78,7 +78,10 @@ pub(super) static CONDITION: ResourceDef = ResourceDef {
     elements: &[
         list("identifier", IDENTIFIER),
         opt("clinicalStatus", Ty::Concept(&vs::CONDITION_CLINICAL)),
-        opt("verificationStatus", Ty::Concept(&vs::CONDITION_VERIFICATION)),
+        opt(
+            "verificationStatus",
+            Ty::Concept(&vs::CONDITION_VERIFICATION),
+        ),
         list("category", CC),
         opt("severity", CC),
         opt("code", CC),
@@ -142,7 +145,10 @@ pub(super) static DIAGNOSTIC_REPORT: ResourceDef = ResourceDef {
         req("code", CC),
         opt("subject", REFERENCE),
         opt("encounter", REFERENCE),
-        opt("effective", Ty::Choice(&[("DateTime", DATE_TIME), ("Period", PERIOD)])),
+        opt(
+            "effective",
+            Ty::Choice(&[("DateTime", DATE_TIME), ("Period", PERIOD)]),
+        ),
         opt("issued", INSTANT),
         list("performer", REFERENCE),
         list("resultsInterpreter", REFERENCE),
@@ -183,12 +189,18 @@ pub(super) static SPECIMEN: ResourceDef = ResourceDef {
 static COLLECTION: Complex = Complex {
     elements: &[
         opt("collector", REFERENCE),
-        opt("collected", Ty::Choice(&[("DateTime", DATE_TIME), ("Period", PERIOD)])),
+        opt(
+            "collected",
+            Ty::Choice(&[("DateTime", DATE_TIME), ("Period", PERIOD)]),
+        ),
         opt("duration", QUANTITY),
         opt("quantity", QUANTITY),
         opt("method", CC),
         opt("bodySite", CC),
-        opt("fastingStatus", Ty::Choice(&[("CodeableConcept", CC), ("Duration", QUANTITY)])),
+        opt(
+            "fastingStatus",
+            Ty::Choice(&[("CodeableConcept", CC), ("Duration", QUANTITY)]),
+        ),
     ],
     invariant: None,
 };

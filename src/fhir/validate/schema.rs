@@ -56,19 +56,39 @@ pub(super) struct ResourceDef {
 
 /// `0..1`.
 pub(super) const fn opt(name: &'static str, ty: Ty) -> El {
-    El { name, min: 0, many: false, ty }
+    El {
+        name,
+        min: 0,
+        many: false,
+        ty,
+    }
 }
 /// `1..1`.
 pub(super) const fn req(name: &'static str, ty: Ty) -> El {
-    El { name, min: 1, many: false, ty }
+    El {
+        name,
+        min: 1,
+        many: false,
+        ty,
+    }
 }
 /// `0..*`.
 pub(super) const fn list(name: &'static str, ty: Ty) -> El {
-    El { name, min: 0, many: true, ty }
+    El {
+        name,
+        min: 0,
+        many: true,
+        ty,
+    }
 }
 /// `1..*`.
 pub(super) const fn some(name: &'static str, ty: Ty) -> El {
-    El { name, min: 1, many: true, ty }
+    El {
+        name,
+        min: 1,
+        many: true,
+        ty,
+    }
 }
 
 pub(super) const BOOLEAN: Ty = Ty::Prim(Prim::Boolean);
@@ -215,7 +235,10 @@ static ATTACHMENT_T: Complex = Complex {
 };
 static ANNOTATION_T: Complex = Complex {
     elements: &[
-        opt("author", Ty::Choice(&[("Reference", REFERENCE), ("String", STRING)])),
+        opt(
+            "author",
+            Ty::Choice(&[("Reference", REFERENCE), ("String", STRING)]),
+        ),
         opt("time", DATE_TIME),
         req("text", MARKDOWN),
     ],
@@ -233,7 +256,10 @@ static META_T: Complex = Complex {
     invariant: None,
 };
 static NARRATIVE_T: Complex = Complex {
-    elements: &[req("status", Ty::Code(&vs::NARRATIVE_STATUS)), req("div", XHTML)],
+    elements: &[
+        req("status", Ty::Code(&vs::NARRATIVE_STATUS)),
+        req("div", XHTML),
+    ],
     invariant: None,
 };
 static EXTENSION_T: Complex = Complex {

@@ -7,7 +7,7 @@ use super::primitives::{self, PrimError, clip};
 use super::resources as admin;
 use super::resources_clinical as clinical;
 use super::schema::*;
-use super::{references, IssueType, Severity};
+use super::{IssueType, Severity, references};
 use crate::fhir::model::OperationOutcomeIssue;
 
 /// Every resource type with a rule table.
@@ -84,14 +84,22 @@ impl Walker {
     pub(super) fn resource(&mut self, value: &Value, path: &str, contained: bool) {
         let Value::Object(obj) = value else {
             let at = if path.is_empty() { "Resource" } else { path };
-            self.error(IssueType::Structure, at, "a resource must be a JSON object".into());
+            self.error(
+                IssueType::Structure,
+                at,
+                "a resource must be a JSON object".into(),
+            );
             return;
         };
         let resource_type = match obj.get("resourceType") {
             Some(Value::String(t)) => t.as_str(),
             Some(_) => {
                 let at = if path.is_empty() { "Resource" } else { path };
-                self.error(IssueType::Structure, at, "resourceType must be a string".into());
+                self.error(
+                    IssueType::Structure,
+                    at,
+                    "resourceType must be a string".into(),
+                );
                 return;
             }
             None => {
@@ -133,7 +141,9 @@ impl Walker {
                 Severity::Information,
                 IssueType::Informational,
                 path,
-                format!("{resource_type} has no rule table here; only its common elements were checked"),
+                format!(
+                    "{resource_type} has no rule table here; only its common elements were checked"
+                ),
             ),
         }
         if pushed {
@@ -144,7 +154,11 @@ impl Walker {
     fn contained_resources(&mut self, items: &Value, path: &str, nested: bool, domain: bool) {
         let at = format!("{path}.contained");
         if !domain {
-            self.error(IssueType::Structure, &at, "this resource type has no contained".into());
+            self.error(
+                IssueType::Structure,
+                &at,
+                "this resource type has no contained".into(),
+            );
             return;
         }
         if nested {
@@ -156,7 +170,11 @@ impl Walker {
             return;
         }
         let Value::Array(items) = items else {
-            self.error(IssueType::Structure, &at, "contained must be an array".into());
+            self.error(
+                IssueType::Structure,
+                &at,
+                "contained must be an array".into(),
+            );
             return;
         };
         for (i, item) in items.iter().enumerate() {
@@ -204,14 +222,19 @@ impl Walker {
             .collect();
         // A key like `valueFoo` whose suffix is not one of the allowed types.
         for key in obj.keys() {
-            let Some(suffix) = key.strip_prefix(el.name) else { continue };
+            let Some(suffix) = key.strip_prefix(el.name) else {
+                continue;
+            };
             if suffix.starts_with(|c: char| c.is_ascii_uppercase())
                 && !options.iter().any(|(s, _)| *s == suffix)
             {
                 self.error(
                     IssueType::Structure,
                     &format!("{path}.{key}"),
-                    format!("`{key}`: {suffix} is not an allowed type for {}[x]", el.name),
+                    format!(
+                        "`{key}`: {suffix} is not an allowed type for {}[x]",
+                        el.name
+                    ),
                 );
             }
         }
