@@ -127,15 +127,13 @@ fn entry(mut resource: Value, full_url: String, kind: BundleType, method: EntryM
             let request = request(&resource, method);
             // A create or conditional update takes its identity from the server; a local id
             // would be ignored at best and rejected at worst (a PUT whose id mismatches).
-            if request.get("method") == Some(&json!("POST"))
+            let server_assigned = request.get("method") == Some(&json!("POST"))
                 || request
                     .get("url")
                     .and_then(Value::as_str)
-                    .is_some_and(|u| u.contains('?'))
-            {
-                if let Some(obj) = resource.as_object_mut() {
-                    obj.remove("id");
-                }
+                    .is_some_and(|u| u.contains('?'));
+            if server_assigned && let Some(obj) = resource.as_object_mut() {
+                obj.remove("id");
             }
             entry.insert("resource".into(), resource);
             entry.insert("request".into(), request);
