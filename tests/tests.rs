@@ -39,3 +39,6 @@ mod engine_process;
 
 // Mapping files in mappings/: the sample maps a patient both ways; the README covers every function.
 mod mapping_files;
+
+// FHIR models and validation: corpus round trip ($FHIR_CORPUS_DIR), `ihub fhir validate` on samples.
+mod fhir_model;
