@@ -33,3 +33,9 @@ mod engine;
 
 // The `ihub` binary as a child: kill -9 under load and restart, python-hl7 mllp_send, promtool, SIGTERM.
 mod engine_process;
+
+// HL7 v2 -> FHIR R4 on the samples, `ihub fhir convert`, FHIR -> ADT/ORM checked by hl7apy, and agreement with FHIR-Converter ($FHIR_CONVERTER_CORPUS_DIR).
+mod fhir_convert;
+
+// Every Bundle the converters make validates with the R4 JSON schema, Medplum and fhir.resources (skips without them).
+mod fhir_peers;

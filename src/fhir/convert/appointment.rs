@@ -41,14 +41,21 @@ fn status(event: &str, sch: &Seg<'_>) -> &'static str {
         "S15" | "S16" => "cancelled",
         "S17" => "entered-in-error",
         "S26" => "noshow",
-        _ => text(sch.field(25).component(1)).as_deref().and_then(filler_status).unwrap_or("booked"),
+        _ => text(sch.field(25).component(1))
+            .as_deref()
+            .and_then(filler_status)
+            .unwrap_or("booked"),
     }
 }
 
 /// A duration in minutes from an amount and a unit (CWE: `min`, `h`, `s`, `d`).
 fn minutes(amount: Option<String>, unit: Option<String>) -> Option<i64> {
     let amount: f64 = amount?.parse().ok()?;
-    let factor = match unit.unwrap_or_else(|| "min".to_owned()).to_ascii_lowercase().as_str() {
+    let factor = match unit
+        .unwrap_or_else(|| "min".to_owned())
+        .to_ascii_lowercase()
+        .as_str()
+    {
         "min" | "m" | "minute" | "minutes" => 1.0,
         "h" | "hr" | "hour" | "hours" => 60.0,
         "s" | "sec" => 1.0 / 60.0,
@@ -63,11 +70,17 @@ fn minutes(amount: Option<String>, unit: Option<String>) -> Option<i64> {
 fn add_minutes(fhir_instant: &str, minutes: i64) -> Option<String> {
     let format = time::format_description::well_known::Rfc3339;
     let start = time::OffsetDateTime::parse(fhir_instant, &format).ok()?;
-    (start + time::Duration::minutes(minutes)).format(&format).ok()
+    (start + time::Duration::minutes(minutes))
+        .format(&format)
+        .ok()
 }
 
 /// The Appointment for an SIU message.
-pub(crate) fn convert_schedule(schedule: &Schedule<'_>, event: &str, cx: &mut Context<'_>) -> Result<(), ConvertError> {
+pub(crate) fn convert_schedule(
+    schedule: &Schedule<'_>,
+    event: &str,
+    cx: &mut Context<'_>,
+) -> Result<(), ConvertError> {
     let Some(sch) = &schedule.sch else {
         return Ok(());
     };
@@ -82,7 +95,11 @@ pub(crate) fn convert_schedule(schedule: &Schedule<'_>, event: &str, cx: &mut Co
         appointment.insert("identifier".into(), ids.into());
     }
     appointment.insert("status".into(), status(event, sch).into());
-    if let Some(service) = schedule.services.iter().find_map(|ais| codeable_concept(ais.field(3), options)) {
+    if let Some(service) = schedule
+        .services
+        .iter()
+        .find_map(|ais| codeable_concept(ais.field(3), options))
+    {
         appointment.insert("serviceType".into(), json!([service]));
     }
     if let Some(kind) = codeable_concept(sch.field(8), options) {
@@ -96,24 +113,32 @@ pub(crate) fn convert_schedule(schedule: &Schedule<'_>, event: &str, cx: &mut Co
         let Some(raw) = text(sch.field(11).component(component)) else {
             return Ok(None);
         };
-        datetime::to_instant(&raw, &options.assumed_offset).map(Some).ok_or_else(|| ConvertError::Invalid {
-            location: format!("{}.{component}", sch.at(11)),
-            value: raw,
-            reason: "not an HL7 date/time".to_owned(),
-        })
+        datetime::to_instant(&raw, &options.assumed_offset)
+            .map(Some)
+            .ok_or_else(|| ConvertError::Invalid {
+                location: format!("{}.{component}", sch.at(11)),
+                value: raw,
+                reason: "not an HL7 date/time".to_owned(),
+            })
     };
     let mut start = tq_time(4)?;
     let mut end = tq_time(5)?;
-    if start.is_none() && let Some(tq1) = &schedule.tq1 {
+    if start.is_none()
+        && let Some(tq1) = &schedule.tq1
+    {
         start = cx.instant(tq1, 7)?;
         end = cx.instant(tq1, 8)?;
     }
     let mut duration = minutes(sch.text(9), text(sch.field(10).component(1)));
-    if start.is_none() && let Some(ais) = schedule.services.first() {
+    if start.is_none()
+        && let Some(ais) = schedule.services.first()
+    {
         start = cx.instant(ais, 4)?;
         duration = duration.or_else(|| minutes(ais.text(7), text(ais.field(8).component(1))));
     }
-    if end.is_none() && let (Some(start), Some(duration)) = (&start, duration) {
+    if end.is_none()
+        && let (Some(start), Some(duration)) = (&start, duration)
+    {
         end = add_minutes(start, duration);
     }
     if let Some(start) = start {
@@ -149,7 +174,9 @@ pub(crate) fn convert_schedule(schedule: &Schedule<'_>, event: &str, cx: &mut Co
         }
     }
     for aig in &schedule.general {
-        if let Some(display) = text(aig.field(3).component(2)).or_else(|| text(aig.field(3).component(1))) {
+        if let Some(display) =
+            text(aig.field(3).component(2)).or_else(|| text(aig.field(3).component(1)))
+        {
             participants.push(json!({ "actor": { "display": display }, "status": "accepted" }));
         }
     }

@@ -44,10 +44,15 @@ pub(crate) fn convert_al1(al1: &Seg<'_>, cx: &mut Context<'_>) -> Result<(), Con
         "clinicalStatus".into(),
         concept_of(ALLERGY_CLINICAL, "active", Some("Active")),
     );
-    if let Some(category) = text(al1.field(2).component(1)).as_deref().and_then(allergy_category) {
+    if let Some(category) = text(al1.field(2).component(1))
+        .as_deref()
+        .and_then(allergy_category)
+    {
         allergy.insert("category".into(), json!([category]));
     }
-    let severity = text(al1.field(4).component(1)).as_deref().and_then(allergy_severity);
+    let severity = text(al1.field(4).component(1))
+        .as_deref()
+        .and_then(allergy_severity);
     if let Some((criticality, _)) = severity {
         allergy.insert("criticality".into(), criticality.into());
     }

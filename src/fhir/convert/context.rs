@@ -90,7 +90,10 @@ impl<'o> Context<'o> {
     /// `identifier=urn:oid:1.2|123`) so that sending the same data twice creates it once.
     pub fn add_conditional(&mut self, resource: Json, if_none_exist: Option<String>) -> String {
         let full_url = format!("urn:uuid:{}", Uuid::new_v4());
-        let kind = resource["resourceType"].as_str().unwrap_or_default().to_owned();
+        let kind = resource["resourceType"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         let mut request = json!({ "method": "POST", "url": kind });
         if let Some(query) = if_none_exist {
             request["ifNoneExist"] = query.into();
@@ -125,12 +128,16 @@ impl<'o> Context<'o> {
 
     /// Field `n` as a FHIR `dateTime`; an error naming the field when it is not a timestamp.
     pub fn date_time(&self, seg: &Seg<'_>, n: usize) -> Result<Option<String>, ConvertError> {
-        self.convert_time(seg, n, |v| datetime::to_date_time(v, &self.options.assumed_offset))
+        self.convert_time(seg, n, |v| {
+            datetime::to_date_time(v, &self.options.assumed_offset)
+        })
     }
 
     /// Field `n` as a FHIR `instant` (seconds and offset filled in).
     pub fn instant(&self, seg: &Seg<'_>, n: usize) -> Result<Option<String>, ConvertError> {
-        self.convert_time(seg, n, |v| datetime::to_instant(v, &self.options.assumed_offset))
+        self.convert_time(seg, n, |v| {
+            datetime::to_instant(v, &self.options.assumed_offset)
+        })
     }
 
     /// Field `n` as a FHIR `date`.
@@ -148,11 +155,13 @@ impl<'o> Context<'o> {
         let Some(raw) = super::datatypes::text(seg.field(n).component(1)) else {
             return Ok(None);
         };
-        convert(&raw).map(Some).ok_or_else(|| ConvertError::Invalid {
-            location: seg.at(n),
-            value: raw,
-            reason: "not an HL7 date/time (YYYY[MM[DD[HHMM[SS[.S]]]]][+/-ZZZZ])".to_owned(),
-        })
+        convert(&raw)
+            .map(Some)
+            .ok_or_else(|| ConvertError::Invalid {
+                location: seg.at(n),
+                value: raw,
+                reason: "not an HL7 date/time (YYYY[MM[DD[HHMM[SS[.S]]]]][+/-ZZZZ])".to_owned(),
+            })
     }
 
     /// The finished transaction Bundle.

@@ -44,14 +44,22 @@ pub(crate) fn code_system(name: &str, options: &ConvertOptions) -> String {
     if !known.is_empty() {
         return known.to_owned();
     }
-    if let Some(table) = name.strip_prefix("HL7").filter(|t| t.len() == 4 && t.bytes().all(|b| b.is_ascii_digit())) {
+    if let Some(table) = name
+        .strip_prefix("HL7")
+        .filter(|t| t.len() == 4 && t.bytes().all(|b| b.is_ascii_digit()))
+    {
         return format!("http://terminology.hl7.org/CodeSystem/v2-{table}");
     }
     format!("{}{}", options.local_system_prefix, uri_escape(name))
 }
 
 /// A Coding from a code, display and coding-system name; `None` without a code.
-fn coding(code: Value<'_>, display: Value<'_>, system: Value<'_>, options: &ConvertOptions) -> Option<Json> {
+fn coding(
+    code: Value<'_>,
+    display: Value<'_>,
+    system: Value<'_>,
+    options: &ConvertOptions,
+) -> Option<Json> {
     let code = text(code)?;
     let mut coding = Map::new();
     if let Some(system) = text(system) {
@@ -69,7 +77,14 @@ fn coding(code: Value<'_>, display: Value<'_>, system: Value<'_>, options: &Conv
 pub(crate) fn codeable_concept(cwe: Value<'_>, options: &ConvertOptions) -> Option<Json> {
     let codings: Vec<Json> = [(1, 2, 3), (4, 5, 6)]
         .into_iter()
-        .filter_map(|(c, d, s)| coding(cwe.component(c), cwe.component(d), cwe.component(s), options))
+        .filter_map(|(c, d, s)| {
+            coding(
+                cwe.component(c),
+                cwe.component(d),
+                cwe.component(s),
+                options,
+            )
+        })
         .collect();
     let label = text(cwe.component(9)).or_else(|| text(cwe.component(2)));
     if codings.is_empty() && label.is_none() {
@@ -104,7 +119,10 @@ pub(crate) fn authority_system(hd: Value<'_>, options: &ConvertOptions) -> Optio
         if is_oid(&universal) {
             return Some(format!("urn:oid:{universal}"));
         }
-        if universal_type.eq_ignore_ascii_case("URI") || universal.starts_with("http") || universal.starts_with("urn:") {
+        if universal_type.eq_ignore_ascii_case("URI")
+            || universal.starts_with("http")
+            || universal.starts_with("urn:")
+        {
             return Some(universal);
         }
     }
@@ -114,7 +132,8 @@ pub(crate) fn authority_system(hd: Value<'_>, options: &ConvertOptions) -> Optio
 /// Whether `s` is an ISO object identifier (`2.16.840.1.113883.19.5`).
 pub(crate) fn is_oid(s: &str) -> bool {
     s.contains('.')
-        && s.split('.').all(|arc| !arc.is_empty() && arc.bytes().all(|b| b.is_ascii_digit()))
+        && s.split('.')
+            .all(|arc| !arc.is_empty() && arc.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// CX → Identifier (value, system from the assigning authority, type from CX-5 on table 0203).
@@ -136,12 +155,19 @@ pub(crate) fn identifier(cx: Value<'_>, options: &ConvertOptions) -> Option<Json
 
 /// Every repetition of a CX field as Identifiers.
 pub(crate) fn identifiers(field: Value<'_>, options: &ConvertOptions) -> Vec<Json> {
-    field.repetitions().filter_map(|cx| identifier(cx, options)).collect()
+    field
+        .repetitions()
+        .filter_map(|cx| identifier(cx, options))
+        .collect()
 }
 
 /// EI (entity identifier: id^namespace^universal id^type) → Identifier, typed with a table 0203
 /// code such as `PLAC` or `FILL` when given.
-pub(crate) fn entity_identifier(ei: Value<'_>, kind: Option<&str>, options: &ConvertOptions) -> Option<Json> {
+pub(crate) fn entity_identifier(
+    ei: Value<'_>,
+    kind: Option<&str>,
+    options: &ConvertOptions,
+) -> Option<Json> {
     let value = text(ei.component(1).subcomponent(1))?;
     let mut id = Map::new();
     if let Some(kind) = kind {
@@ -150,8 +176,10 @@ pub(crate) fn entity_identifier(ei: Value<'_>, kind: Option<&str>, options: &Con
             concept_of("http://terminology.hl7.org/CodeSystem/v2-0203", kind, None),
         );
     }
-    let universal = text(ei.component(3).subcomponent(1)).or_else(|| text(ei.component(1).subcomponent(3)));
-    let namespace = text(ei.component(2).subcomponent(1)).or_else(|| text(ei.component(1).subcomponent(2)));
+    let universal =
+        text(ei.component(3).subcomponent(1)).or_else(|| text(ei.component(1).subcomponent(3)));
+    let namespace =
+        text(ei.component(2).subcomponent(1)).or_else(|| text(ei.component(1).subcomponent(2)));
     let system = match (universal, namespace) {
         (Some(u), _) if is_oid(&u) => Some(format!("urn:oid:{u}")),
         (_, Some(n)) => Some(format!("{}{}", options.local_system_prefix, uri_escape(&n))),
@@ -225,14 +253,23 @@ pub(crate) fn human_names(field: Value<'_>) -> Vec<Json> {
 /// XAD → Address; XAD-7 (table 0190) gives `use` or `type`.
 pub(crate) fn address(xad: Value<'_>) -> Option<Json> {
     let mut address = Map::new();
-    let lines: Vec<String> = [text(xad.component(1).subcomponent(1)), text(xad.component(2))]
-        .into_iter()
-        .flatten()
-        .collect();
+    let lines: Vec<String> = [
+        text(xad.component(1).subcomponent(1)),
+        text(xad.component(2)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     if !lines.is_empty() {
         address.insert("line".into(), lines.into());
     }
-    for (component, key) in [(3, "city"), (9, "district"), (4, "state"), (5, "postalCode"), (6, "country")] {
+    for (component, key) in [
+        (3, "city"),
+        (9, "district"),
+        (4, "state"),
+        (5, "postalCode"),
+        (6, "country"),
+    ] {
         if let Some(value) = text(xad.component(component)) {
             address.insert(key.into(), value.into());
         }
@@ -260,7 +297,9 @@ pub(crate) fn addresses(field: Value<'_>) -> Vec<Json> {
 fn phone_number(xtn: Value<'_>) -> Option<String> {
     if let Some(local) = text(xtn.component(7)) {
         let local = match local.len() {
-            7 if local.bytes().all(|b| b.is_ascii_digit()) => format!("{}-{}", &local[..3], &local[3..]),
+            7 if local.bytes().all(|b| b.is_ascii_digit()) => {
+                format!("{}-{}", &local[..3], &local[3..])
+            }
             _ => local,
         };
         let mut number = String::new();
@@ -283,9 +322,13 @@ fn phone_number(xtn: Value<'_>) -> Option<String> {
 pub(crate) fn contact_point(xtn: Value<'_>, default_use: Option<&str>) -> Option<Json> {
     let use_code = text(xtn.component(2)).unwrap_or_default();
     let equipment = text(xtn.component(3)).unwrap_or_default();
-    let is_email = use_code == "NET" || equipment.eq_ignore_ascii_case("Internet") || equipment == "X.400";
+    let is_email =
+        use_code == "NET" || equipment.eq_ignore_ascii_case("Internet") || equipment == "X.400";
     let (system, value) = if is_email {
-        ("email", text(xtn.component(4)).or_else(|| text(xtn.component(1)))?)
+        (
+            "email",
+            text(xtn.component(4)).or_else(|| text(xtn.component(1)))?,
+        )
     } else {
         let system = match equipment.as_str() {
             "FX" => "fax",
@@ -309,7 +352,10 @@ pub(crate) fn contact_point(xtn: Value<'_>, default_use: Option<&str>) -> Option
 
 /// Every repetition of an XTN field as ContactPoints.
 pub(crate) fn contact_points(field: Value<'_>, default_use: Option<&str>) -> Vec<Json> {
-    field.repetitions().filter_map(|x| contact_point(x, default_use)).collect()
+    field
+        .repetitions()
+        .filter_map(|x| contact_point(x, default_use))
+        .collect()
 }
 
 /// XCN → a logical Reference (identifier and display), for practitioners the message names but
@@ -339,7 +385,9 @@ pub(crate) fn practitioner(xcn: Value<'_>, options: &ConvertOptions) -> Option<J
 /// PL → a human-readable location (PL-9 description, else point of care, room, bed, facility).
 pub(crate) fn location_display(pl: Value<'_>) -> Option<String> {
     text(pl.component(9)).or_else(|| {
-        let parts: Vec<String> = (1..=4).filter_map(|c| text(pl.component(c).subcomponent(1))).collect();
+        let parts: Vec<String> = (1..=4)
+            .filter_map(|c| text(pl.component(c).subcomponent(1)))
+            .collect();
         (!parts.is_empty()).then(|| parts.join(" "))
     })
 }
@@ -392,12 +440,18 @@ mod tests {
     fn names_addresses_and_telecoms() {
         let msg = Message::parse(MSG).unwrap();
         let name = human_name(field(&msg, "PID-5")).unwrap();
-        assert_eq!(name, json!({"family":"DOE","given":["JANE","Q"],"prefix":["DR"],"suffix":["JR"],"use":"official"}));
+        assert_eq!(
+            name,
+            json!({"family":"DOE","given":["JANE","Q"],"prefix":["DR"],"suffix":["JR"],"use":"official"})
+        );
         let addr = address(field(&msg, "PID-11")).unwrap();
         assert_eq!(addr["line"], json!(["1 MAIN ST", "APT 2"]));
         assert_eq!(addr["use"], "home");
         let telecom = contact_points(field(&msg, "PID-13"), None);
-        assert_eq!(telecom[0], json!({"system":"phone","value":"+1 (717) 555-0142","use":"home"}));
+        assert_eq!(
+            telecom[0],
+            json!({"system":"phone","value":"+1 (717) 555-0142","use":"home"})
+        );
         assert_eq!(telecom[1]["system"], "email");
         assert_eq!(telecom[1]["value"], "j@example.com");
     }
@@ -409,7 +463,10 @@ mod tests {
         assert_eq!(concept["coding"][0]["system"], "http://loinc.org");
         assert_eq!(concept["coding"][1]["system"], "urn:id:99LAB");
         let value = codeable_concept(field(&msg, "OBX-5"), &ConvertOptions::default()).unwrap();
-        assert_eq!(value["coding"][0]["system"], "http://terminology.hl7.org/CodeSystem/v2-0078");
+        assert_eq!(
+            value["coding"][0]["system"],
+            "http://terminology.hl7.org/CodeSystem/v2-0078"
+        );
         assert_eq!(value["text"], "Original");
     }
 }

@@ -25,7 +25,9 @@ fn split(ts: &str) -> Option<Parts<'_>> {
         None => (body, ""),
     };
     let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if !all_digits(digits) || !all_digits(fraction) || !matches!(digits.len(), 4 | 6 | 8 | 10 | 12 | 14)
+    if !all_digits(digits)
+        || !all_digits(fraction)
+        || !matches!(digits.len(), 4 | 6 | 8 | 10 | 12 | 14)
     {
         return None;
     }
@@ -173,7 +175,10 @@ mod tests {
             to_date_time("20210817151943.4+0200", "Z").as_deref(),
             Some("2021-08-17T15:19:43.4+02:00")
         );
-        assert_eq!(to_date_time("2025031408", "Z").as_deref(), Some("2025-03-14"));
+        assert_eq!(
+            to_date_time("2025031408", "Z").as_deref(),
+            Some("2025-03-14")
+        );
         assert_eq!(
             to_instant("20250402", "Z").as_deref(),
             Some("2025-04-02T00:00:00Z")
@@ -182,7 +187,14 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_a_timestamp() {
-        for bad in ["12/25/1974", "2025131", "20251301", "20250230x", "20250101-05", ""] {
+        for bad in [
+            "12/25/1974",
+            "2025131",
+            "20251301",
+            "20250230x",
+            "20250101-05",
+            "",
+        ] {
             assert_eq!(to_date_time(bad, "Z"), None, "{bad}");
         }
     }
@@ -194,7 +206,10 @@ mod tests {
             from_fhir("2025-03-14T08:30:15-05:00").as_deref(),
             Some("20250314083015-0500")
         );
-        assert_eq!(from_fhir("2025-03-14T08:30:15Z").as_deref(), Some("20250314083015+0000"));
+        assert_eq!(
+            from_fhir("2025-03-14T08:30:15Z").as_deref(),
+            Some("20250314083015+0000")
+        );
         assert_eq!(from_fhir("14/03/2025"), None);
     }
 }

@@ -41,9 +41,16 @@ pub(crate) fn convert_document(
     if let Some(doc_status) = txa.text(17).as_deref().and_then(doc_status) {
         document.insert("docStatus".into(), doc_status.into());
     }
-    let type_from_txa = text(txa.field(2).component(1))
-        .map(|code| concept_of("http://terminology.hl7.org/CodeSystem/v2-0270", &code, text(txa.field(2).component(2)).as_deref()));
-    let type_from_obx = content.iter().find_map(|obx| codeable_concept(obx.field(3), options));
+    let type_from_txa = text(txa.field(2).component(1)).map(|code| {
+        concept_of(
+            "http://terminology.hl7.org/CodeSystem/v2-0270",
+            &code,
+            text(txa.field(2).component(2)).as_deref(),
+        )
+    });
+    let type_from_obx = content
+        .iter()
+        .find_map(|obx| codeable_concept(obx.field(3), options));
     match (type_from_obx, type_from_txa) {
         (Some(kind), category) => {
             document.insert("type".into(), kind);
@@ -63,7 +70,11 @@ pub(crate) fn convert_document(
     if let Some(date) = cx.instant(txa, 4)? {
         document.insert("date".into(), date.into());
     }
-    let authors: Vec<Json> = txa.field(5).repetitions().filter_map(|x| practitioner(x, options)).collect();
+    let authors: Vec<Json> = txa
+        .field(5)
+        .repetitions()
+        .filter_map(|x| practitioner(x, options))
+        .collect();
     if !authors.is_empty() {
         document.insert("author".into(), authors.into());
     }
@@ -88,7 +99,9 @@ pub(crate) fn convert_document(
     }
     if attachments.is_empty() {
         // The notification came without the document (e.g. T01 before transcription).
-        attachments.push(json!({ "title": title.clone().unwrap_or_else(|| "document not included".to_owned()) }));
+        attachments.push(
+            json!({ "title": title.clone().unwrap_or_else(|| "document not included".to_owned()) }),
+        );
     }
     let content: Vec<Json> = attachments
         .into_iter()

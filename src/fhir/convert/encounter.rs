@@ -118,7 +118,8 @@ pub(crate) fn convert_pv1(
     let mut locations = Vec::new();
     for (n, location_status) in [(3, "active"), (6, "completed")] {
         if let Some(display) = location_display(pv1.field(n)) {
-            locations.push(json!({ "location": { "display": display }, "status": location_status }));
+            locations
+                .push(json!({ "location": { "display": display }, "status": location_status }));
         }
     }
     if !locations.is_empty() {

@@ -180,7 +180,11 @@ pub(crate) fn convert(msg: &Message<'_>, options: &ConvertOptions) -> Result<Jso
 }
 
 /// Converts the open order group, if any, and starts a new one.
-fn flush(group: &mut OrderGroup<'_>, family: Family, cx: &mut Context<'_>) -> Result<(), ConvertError> {
+fn flush(
+    group: &mut OrderGroup<'_>,
+    family: Family,
+    cx: &mut Context<'_>,
+) -> Result<(), ConvertError> {
     let group = std::mem::take(group);
     if group.is_empty() {
         return Ok(());

@@ -40,7 +40,6 @@ mod results;
 pub use context::ConvertOptions;
 pub use error::ConvertError;
 
-
 use crate::hl7::Message;
 
 /// Converts one HL7 v2 message into a FHIR R4 transaction Bundle with the default options.

@@ -7,7 +7,7 @@ use base64::Engine as _;
 use serde_json::{Map, Value as Json, json};
 
 use super::context::{Context, Seg};
-use super::datatypes::{codeable_concept, code_system, text};
+use super::datatypes::{code_system, codeable_concept, text};
 use super::error::ConvertError;
 use crate::hl7::Value;
 
@@ -41,9 +41,41 @@ fn status(code: &str) -> &'static str {
 fn is_v3_interpretation(code: &str) -> bool {
     matches!(
         code,
-        "L" | "H" | "LL" | "HH" | "<" | ">" | "A" | "AA" | "N" | "I" | "R" | "S" | "MS" | "VS"
-            | "B" | "W" | "U" | "D" | "NEG" | "POS" | "IND" | "DET" | "ND" | "E" | "EX" | "HX"
-            | "LX" | "NS" | "NR" | "RR" | "SDD" | "SYN-R" | "SYN-S" | "IE" | "OBX" | "CAR"
+        "L" | "H"
+            | "LL"
+            | "HH"
+            | "<"
+            | ">"
+            | "A"
+            | "AA"
+            | "N"
+            | "I"
+            | "R"
+            | "S"
+            | "MS"
+            | "VS"
+            | "B"
+            | "W"
+            | "U"
+            | "D"
+            | "NEG"
+            | "POS"
+            | "IND"
+            | "DET"
+            | "ND"
+            | "E"
+            | "EX"
+            | "HX"
+            | "LX"
+            | "NS"
+            | "NR"
+            | "RR"
+            | "SDD"
+            | "SYN-R"
+            | "SYN-S"
+            | "IE"
+            | "OBX"
+            | "CAR"
     )
 }
 
@@ -65,7 +97,9 @@ fn units(cwe: Value<'_>, cx: &Context<'_>) -> Map<String, Json> {
 fn number(s: &str) -> Option<Json> {
     let s = s.trim();
     let valid = !s.is_empty()
-        && s.trim_start_matches(['+', '-']).bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && s.trim_start_matches(['+', '-'])
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'.')
         && s.bytes().filter(|b| *b == b'.').count() <= 1
         && s.bytes().any(|b| b.is_ascii_digit());
     if !valid {
@@ -92,11 +126,18 @@ fn reference_range(range: &str, unit: &Map<String, Json>) -> Json {
         if let Some(rest) = trimmed.strip_prefix(prefix)
             && let Some(q) = bound(rest)
         {
-            let key = if prefix.starts_with('<') { "high" } else { "low" };
+            let key = if prefix.starts_with('<') {
+                "high"
+            } else {
+                "low"
+            };
             return json!({ key: q, "text": range });
         }
     }
-    if let Some((low, high)) = trimmed.get(1..).and_then(|t| t.split_once('-')).map(|(l, h)| (&trimmed[..l.len() + 1], h))
+    if let Some((low, high)) = trimmed
+        .get(1..)
+        .and_then(|t| t.split_once('-'))
+        .map(|(l, h)| (&trimmed[..l.len() + 1], h))
         && let (Some(low), Some(high)) = (bound(low), bound(high))
     {
         return json!({ "low": low, "high": high });
@@ -134,7 +175,11 @@ pub(crate) fn attachment(ed: Value<'_>, seg: &Seg<'_>) -> Result<Option<Json>, C
     let Some(data) = text(ed.component(5)) else {
         return Ok(None);
     };
-    let major = match text(ed.component(2)).unwrap_or_default().to_ascii_uppercase().as_str() {
+    let major = match text(ed.component(2))
+        .unwrap_or_default()
+        .to_ascii_uppercase()
+        .as_str()
+    {
         "AP" | "APPLICATION" => "application",
         "IM" | "IMAGE" => "image",
         "TX" | "TEXT" => "text",
@@ -143,7 +188,9 @@ pub(crate) fn attachment(ed: Value<'_>, seg: &Seg<'_>) -> Result<Option<Json>, C
         "MU" | "MULTIPART" => "multipart",
         _ => "",
     };
-    let subtype = text(ed.component(3)).unwrap_or_default().to_ascii_lowercase();
+    let subtype = text(ed.component(3))
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     let content_type = match (major, subtype.as_str()) {
         (_, s) if s.contains('/') => s.to_owned(),
         ("", _) | (_, "") => "application/octet-stream".to_owned(),
@@ -156,27 +203,42 @@ pub(crate) fn attachment(ed: Value<'_>, seg: &Seg<'_>) -> Result<Option<Json>, C
         reason: reason.to_owned(),
     };
     let engine = base64::engine::general_purpose::STANDARD;
-    let encoded = match text(ed.component(4)).unwrap_or_default().to_ascii_uppercase().as_str() {
+    let encoded = match text(ed.component(4))
+        .unwrap_or_default()
+        .to_ascii_uppercase()
+        .as_str()
+    {
         "BASE64" | "B64" => {
             let compact: String = data.split_whitespace().collect();
-            engine.decode(&compact).map_err(|_| invalid("not valid Base64 (ED-4 says Base64)"))?;
+            engine
+                .decode(&compact)
+                .map_err(|_| invalid("not valid Base64 (ED-4 says Base64)"))?;
             compact
         }
         "HEX" => {
             let bytes = (0..data.len())
                 .step_by(2)
-                .map(|i| data.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+                .map(|i| {
+                    data.get(i..i + 2)
+                        .and_then(|h| u8::from_str_radix(h, 16).ok())
+                })
                 .collect::<Option<Vec<u8>>>()
                 .ok_or_else(|| invalid("not valid hexadecimal (ED-4 says Hex)"))?;
             engine.encode(bytes)
         }
         _ => engine.encode(data.as_bytes()),
     };
-    Ok(Some(json!({ "contentType": content_type, "data": encoded })))
+    Ok(Some(
+        json!({ "contentType": content_type, "data": encoded }),
+    ))
 }
 
 /// OBX-5 → the `value[x]` key and value for the OBX-2 type.
-fn value(obx: &Seg<'_>, unit: &Map<String, Json>, cx: &Context<'_>) -> Result<Option<(&'static str, Json)>, ConvertError> {
+fn value(
+    obx: &Seg<'_>,
+    unit: &Map<String, Json>,
+    cx: &Context<'_>,
+) -> Result<Option<(&'static str, Json)>, ConvertError> {
     let kind = obx.text(2).unwrap_or_default().to_ascii_uppercase();
     let field = obx.field(5);
     let first = field.repetition(1);
@@ -189,17 +251,27 @@ fn value(obx: &Seg<'_>, unit: &Map<String, Json>, cx: &Context<'_>) -> Result<Op
             None => None,
         },
         "SN" => structured_numeric(first, unit),
-        "CE" | "CWE" | "CNE" | "CF" => codeable_concept(first, cx.options).map(|c| ("valueCodeableConcept", c)),
+        // A reference pointer: the pointer itself (RP-1), e.g. a URL to an image.
+        "RP" => text(first.component(1)).map(|p| ("valueString", p.into())),
+        "CE" | "CWE" | "CNE" | "CF" => {
+            codeable_concept(first, cx.options).map(|c| ("valueCodeableConcept", c))
+        }
         "DT" | "TS" | "DTM" => cx.date_time(obx, 5)?.map(|d| ("valueDateTime", d.into())),
         "TM" => text(first).and_then(|t| {
             let digits: String = t.chars().take_while(char::is_ascii_digit).collect();
             matches!(digits.len(), 2 | 4 | 6).then(|| {
                 let d = format!("{digits:0<6}");
-                ("valueTime", format!("{}:{}:{}", &d[..2], &d[2..4], &d[4..6]).into())
+                (
+                    "valueTime",
+                    format!("{}:{}:{}", &d[..2], &d[2..4], &d[4..6]).into(),
+                )
             })
         }),
         _ => {
-            let lines: Vec<String> = field.repetitions().map(|r| r.text().trim_end().to_owned()).collect();
+            let lines: Vec<String> = field
+                .repetitions()
+                .map(|r| r.text().trim_end().to_owned())
+                .collect();
             let joined = lines.join("\n");
             (!joined.trim().is_empty()).then(|| ("valueString", joined.into()))
         }
@@ -232,7 +304,10 @@ pub(crate) fn convert_obx(
     let unit = units(obx.field(6), cx);
     let mut observation = Map::new();
     observation.insert("resourceType".into(), "Observation".into());
-    observation.insert("status".into(), status(&obx.text(11).unwrap_or_default()).into());
+    observation.insert(
+        "status".into(),
+        status(&obx.text(11).unwrap_or_default()).into(),
+    );
     observation.insert("code".into(), code);
     if let Some(subject) = cx.patient_ref() {
         observation.insert("subject".into(), subject);
@@ -240,7 +315,9 @@ pub(crate) fn convert_obx(
     if let Some(encounter) = cx.encounter_ref() {
         observation.insert("encounter".into(), encounter);
     }
-    let effective = cx.date_time(obx, 14)?.or_else(|| default_time.map(str::to_owned));
+    let effective = cx
+        .date_time(obx, 14)?
+        .or_else(|| default_time.map(str::to_owned));
     if let Some(effective) = effective {
         observation.insert("effectiveDateTime".into(), effective.into());
     }
@@ -273,7 +350,10 @@ pub(crate) fn convert_obx(
         observation.insert("specimen".into(), json!({ "reference": specimen }));
     }
     if let Some(range) = obx.text(7) {
-        observation.insert("referenceRange".into(), json!([reference_range(&range, &unit)]));
+        observation.insert(
+            "referenceRange".into(),
+            json!([reference_range(&range, &unit)]),
+        );
     }
     Ok(ObxResult::Observation(cx.add(Json::Object(observation))))
 }
@@ -294,10 +374,25 @@ mod tests {
     #[test]
     fn reference_ranges() {
         let unit = Map::new();
-        assert_eq!(reference_range("3.5-5.1", &unit), json!({"low":{"value":3.5},"high":{"value":5.1}}));
-        assert_eq!(reference_range("<200", &unit), json!({"high":{"value":200},"text":"<200"}));
-        assert_eq!(reference_range(">40", &unit), json!({"low":{"value":40},"text":">40"}));
-        assert_eq!(reference_range("-2-2", &unit), json!({"low":{"value":-2},"high":{"value":2}}));
-        assert_eq!(reference_range("Negative", &unit), json!({"text":"Negative"}));
+        assert_eq!(
+            reference_range("3.5-5.1", &unit),
+            json!({"low":{"value":3.5},"high":{"value":5.1}})
+        );
+        assert_eq!(
+            reference_range("<200", &unit),
+            json!({"high":{"value":200},"text":"<200"})
+        );
+        assert_eq!(
+            reference_range(">40", &unit),
+            json!({"low":{"value":40},"text":">40"})
+        );
+        assert_eq!(
+            reference_range("-2-2", &unit),
+            json!({"low":{"value":-2},"high":{"value":2}})
+        );
+        assert_eq!(
+            reference_range("Negative", &unit),
+            json!({"text":"Negative"})
+        );
     }
 }

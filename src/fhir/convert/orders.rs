@@ -41,7 +41,10 @@ fn priority(code: &str) -> Option<&'static str> {
 }
 
 /// Order group → ServiceRequest (and the Observations its OBX carry, as supporting info).
-pub(crate) fn convert_order(group: &OrderGroup<'_>, cx: &mut Context<'_>) -> Result<(), ConvertError> {
+pub(crate) fn convert_order(
+    group: &OrderGroup<'_>,
+    cx: &mut Context<'_>,
+) -> Result<(), ConvertError> {
     let orc = group.orc.as_ref();
     let obr = group.obr.as_ref();
     let (observations, _) = convert_observations(group, None, None, cx)?;
@@ -51,7 +54,9 @@ pub(crate) fn convert_order(group: &OrderGroup<'_>, cx: &mut Context<'_>) -> Res
     if !ids.is_empty() {
         request.insert("identifier".into(), ids.into());
     }
-    if let Some(requisition) = orc.and_then(|orc| entity_identifier(orc.field(4), Some("PGN"), cx.options)) {
+    if let Some(requisition) =
+        orc.and_then(|orc| entity_identifier(orc.field(4), Some("PGN"), cx.options))
+    {
         request.insert("requisition".into(), requisition);
     }
     request.insert("status".into(), status(orc).into());
@@ -78,13 +83,15 @@ pub(crate) fn convert_order(group: &OrderGroup<'_>, cx: &mut Context<'_>) -> Res
         (Some(tq1), _) if tq1.text(7).is_some() => cx.date_time(tq1, 7)?,
         (_, Some(obr)) if text(obr.field(27).component(4)).is_some() => {
             let at = text(obr.field(27).component(4)).unwrap_or_default();
-            Some(super::datetime::to_date_time(&at, &cx.options.assumed_offset).ok_or_else(|| {
-                ConvertError::Invalid {
-                    location: format!("{}.4", obr.at(27)),
-                    value: at.clone(),
-                    reason: "not an HL7 date/time".to_owned(),
-                }
-            })?)
+            Some(
+                super::datetime::to_date_time(&at, &cx.options.assumed_offset).ok_or_else(
+                    || ConvertError::Invalid {
+                        location: format!("{}.4", obr.at(27)),
+                        value: at.clone(),
+                        reason: "not an HL7 date/time".to_owned(),
+                    },
+                )?,
+            )
         }
         (_, Some(obr)) => cx.date_time(obr, 6)?,
         _ => None,
@@ -104,7 +111,12 @@ pub(crate) fn convert_order(group: &OrderGroup<'_>, cx: &mut Context<'_>) -> Res
         request.insert("requester".into(), requester);
     }
     let reasons: Vec<Json> = obr
-        .map(|obr| obr.field(31).repetitions().filter_map(|r| codeable_concept(r, cx.options)).collect())
+        .map(|obr| {
+            obr.field(31)
+                .repetitions()
+                .filter_map(|r| codeable_concept(r, cx.options))
+                .collect()
+        })
         .unwrap_or_default();
     if !reasons.is_empty() {
         request.insert("reasonCode".into(), reasons.into());
@@ -112,7 +124,11 @@ pub(crate) fn convert_order(group: &OrderGroup<'_>, cx: &mut Context<'_>) -> Res
     if !observations.is_empty() {
         request.insert("supportingInfo".into(), observations.into());
     }
-    let mut notes: Vec<Json> = obr.and_then(|obr| obr.text(13)).map(|t| json!({ "text": t })).into_iter().collect();
+    let mut notes: Vec<Json> = obr
+        .and_then(|obr| obr.text(13))
+        .map(|t| json!({ "text": t }))
+        .into_iter()
+        .collect();
     notes.extend(group.notes.iter().map(|n| json!({ "text": n })));
     if !notes.is_empty() {
         request.insert("note".into(), notes.into());

@@ -4,8 +4,8 @@ use serde_json::{Map, Value as Json, json};
 
 use super::context::{Context, Seg};
 use super::datatypes::{
-    addresses, codeable_concept, concept_of, contact_points, human_names, identifiers, text,
-    query_escape,
+    addresses, codeable_concept, concept_of, contact_points, human_names, identifiers,
+    query_escape, text,
 };
 use super::error::ConvertError;
 
@@ -66,14 +66,18 @@ pub(crate) fn convert_pid(pid: &Seg<'_>, cx: &mut Context<'_>) -> Result<(), Con
     ids.extend(identifiers(pid.field(2), options));
     ids.extend(identifiers(pid.field(4), options));
     if let Some(ssn) = pid.text(19) {
-        ids.push(json!({ "system": "http://hl7.org/fhir/sid/us-ssn", "value": ssn,
-            "type": concept_of("http://terminology.hl7.org/CodeSystem/v2-0203", "SS", None) }));
+        ids.push(
+            json!({ "system": "http://hl7.org/fhir/sid/us-ssn", "value": ssn,
+            "type": concept_of("http://terminology.hl7.org/CodeSystem/v2-0203", "SS", None) }),
+        );
     }
     let query = business_identifier_query(&ids);
     if !ids.is_empty() {
         patient.insert("identifier".into(), ids.into());
     }
-    let names = human_names(pid.field(5));
+    // PID-9 (alias, kept for backward compatibility) names the same person too.
+    let mut names = human_names(pid.field(5));
+    names.extend(human_names(pid.field(9)));
     if !names.is_empty() {
         patient.insert("name".into(), names.into());
     }
@@ -102,10 +106,14 @@ pub(crate) fn convert_pid(pid: &Seg<'_>, cx: &mut Context<'_>) -> Result<(), Con
     if !addresses.is_empty() {
         patient.insert("address".into(), addresses.into());
     }
-    if let Some((system, code, display)) =
-        text(pid.field(16).component(1)).as_deref().and_then(marital_status)
+    if let Some((system, code, display)) = text(pid.field(16).component(1))
+        .as_deref()
+        .and_then(marital_status)
     {
-        patient.insert("maritalStatus".into(), concept_of(system, code, Some(display)));
+        patient.insert(
+            "maritalStatus".into(),
+            concept_of(system, code, Some(display)),
+        );
     }
     if let Some(flag) = pid.text(24) {
         patient.insert("multipleBirthBoolean".into(), (flag == "Y").into());

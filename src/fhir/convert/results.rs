@@ -23,7 +23,10 @@ fn report_status(code: &str) -> &'static str {
 }
 
 /// The group's Specimen: from its SPM segment, else from OBR-7 (collection) and OBR-15.
-fn convert_specimen(group: &OrderGroup<'_>, cx: &mut Context<'_>) -> Result<Option<String>, ConvertError> {
+fn convert_specimen(
+    group: &OrderGroup<'_>,
+    cx: &mut Context<'_>,
+) -> Result<Option<String>, ConvertError> {
     let mut specimen = Map::new();
     specimen.insert("resourceType".into(), "Specimen".into());
     let mut collection = Map::new();
@@ -108,27 +111,39 @@ pub(crate) fn convert_observations(
 }
 
 /// ORU/OUL order group → DiagnosticReport with its Observations and Specimen.
-pub(crate) fn convert_report(group: &OrderGroup<'_>, cx: &mut Context<'_>) -> Result<(), ConvertError> {
+pub(crate) fn convert_report(
+    group: &OrderGroup<'_>,
+    cx: &mut Context<'_>,
+) -> Result<(), ConvertError> {
     let Some(obr) = &group.obr else {
         // Observations outside an OBR (not valid ORU, but seen): keep them.
         convert_observations(group, None, None, cx)?;
         return Ok(());
     };
-    let code = codeable_concept(obr.field(4), cx.options).ok_or_else(|| missing(obr, 4, "DiagnosticReport.code"))?;
+    let code = codeable_concept(obr.field(4), cx.options)
+        .ok_or_else(|| missing(obr, 4, "DiagnosticReport.code"))?;
     let effective = cx.date_time(obr, 7)?;
     let specimen = convert_specimen(group, cx)?;
-    let (results, attachments) = convert_observations(group, effective.as_deref(), specimen.as_deref(), cx)?;
+    let (results, attachments) =
+        convert_observations(group, effective.as_deref(), specimen.as_deref(), cx)?;
     let mut report = Map::new();
     report.insert("resourceType".into(), "DiagnosticReport".into());
     let ids = order_identifiers(group, cx);
     if !ids.is_empty() {
         report.insert("identifier".into(), ids.into());
     }
-    report.insert("status".into(), report_status(&obr.text(25).unwrap_or_default()).into());
+    report.insert(
+        "status".into(),
+        report_status(&obr.text(25).unwrap_or_default()).into(),
+    );
     if let Some(section) = text(obr.field(24).component(1)) {
         report.insert(
             "category".into(),
-            json!([concept_of("http://terminology.hl7.org/CodeSystem/v2-0074", &section, None)]),
+            json!([concept_of(
+                "http://terminology.hl7.org/CodeSystem/v2-0074",
+                &section,
+                None
+            )]),
         );
     }
     report.insert("code".into(), code);
