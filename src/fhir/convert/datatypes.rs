@@ -1,16 +1,17 @@
-//! The HL7 v2 datatypes every converter shares, as FHIR datatypes: CX → Identifier,
-//! XPN → HumanName, XAD → Address, XTN → ContactPoint, CWE/CE → CodeableConcept,
-//! XCN → a logical Reference to a practitioner, PL → a location display.
-//!
-//! Code systems: the HL7 v2 coding-system names (table 0396) that have an official FHIR URI get
-//! it (`LN` → `http://loinc.org`, `HL70063` → the v2-0063 code system, …); any other name becomes
-//! `<local_system_prefix><name>` (by default `urn:id:<name>`), so a local code keeps a system
-//! that says whose it is.
+//! The HL7 v2 datatypes every converter shares, as FHIR datatypes: XPN → HumanName,
+//! XAD → Address, XTN → ContactPoint, XCN → a logical Reference to a practitioner, PL → a
+//! location display; with CX/EI → Identifier (`identifiers`) and CWE → CodeableConcept
+//! (`codes`) re-exported here so converters import one module.
 
 use serde_json::{Map, Value as Json, json};
 
 use super::ConvertOptions;
 use crate::hl7::Value;
+
+pub(crate) use super::codes::{code_system, codeable_concept, concept_of};
+pub(crate) use super::identifiers::{
+    authority_system, entity_identifier, identifier, identifiers, query_escape,
+};
 
 /// The text of a value, trimmed, or `None` when nothing (or only the HL7 null `""`) is there.
 pub(crate) fn text(value: Value<'_>) -> Option<String> {
@@ -20,176 +21,6 @@ pub(crate) fn text(value: Value<'_>) -> Option<String> {
     let text = value.text();
     let trimmed = text.trim();
     (!trimmed.is_empty()).then(|| trimmed.to_owned())
-}
-
-/// The system URI for an HL7 v2 coding-system name (table 0396).
-pub(crate) fn code_system(name: &str, options: &ConvertOptions) -> String {
-    let known = match name.to_ascii_uppercase().as_str() {
-        "LN" | "LOINC" => "http://loinc.org",
-        "SCT" | "SNM" | "SNOMED" | "SNOMEDCT" | "SNOMED-CT" => "http://snomed.info/sct",
-        "I10" | "I10C" | "ICD10CM" | "ICD-10-CM" => "http://hl7.org/fhir/sid/icd-10-cm",
-        "I10P" => "http://www.cms.gov/Medicare/Coding/ICD10",
-        "I9" | "I9C" | "I9CDX" | "ICD9" => "http://hl7.org/fhir/sid/icd-9-cm",
-        "RXNORM" | "RXN" => "http://www.nlm.nih.gov/research/umls/rxnorm",
-        "CPT" | "C4" | "C5" => "http://www.ama-assn.org/go/cpt",
-        "UCUM" => "http://unitsofmeasure.org",
-        "CVX" => "http://hl7.org/fhir/sid/cvx",
-        "NDC" => "http://hl7.org/fhir/sid/ndc",
-        "CDCREC" => "urn:oid:2.16.840.1.113883.6.238",
-        "ISO639" | "ISO639-1" => "urn:ietf:bcp:47",
-        "ISO3166_1" | "ISO3166" => "urn:iso:std:iso:3166",
-        "NPI" => "http://hl7.org/fhir/sid/us-npi",
-        _ => "",
-    };
-    if !known.is_empty() {
-        return known.to_owned();
-    }
-    if let Some(table) = name
-        .strip_prefix("HL7")
-        .filter(|t| t.len() == 4 && t.bytes().all(|b| b.is_ascii_digit()))
-    {
-        return format!("http://terminology.hl7.org/CodeSystem/v2-{table}");
-    }
-    format!("{}{}", options.local_system_prefix, uri_escape(name))
-}
-
-/// A Coding from a code, display and coding-system name; `None` without a code.
-fn coding(
-    code: Value<'_>,
-    display: Value<'_>,
-    system: Value<'_>,
-    options: &ConvertOptions,
-) -> Option<Json> {
-    let code = text(code)?;
-    let mut coding = Map::new();
-    if let Some(system) = text(system) {
-        coding.insert("system".into(), code_system(&system, options).into());
-    }
-    coding.insert("code".into(), code.into());
-    if let Some(display) = text(display) {
-        coding.insert("display".into(), display.into());
-    }
-    Some(Json::Object(coding))
-}
-
-/// CWE/CE/CNE → CodeableConcept: the primary and the alternate coding, and the original text
-/// (CWE-9) or else the primary display as `text`.
-pub(crate) fn codeable_concept(cwe: Value<'_>, options: &ConvertOptions) -> Option<Json> {
-    let codings: Vec<Json> = [(1, 2, 3), (4, 5, 6)]
-        .into_iter()
-        .filter_map(|(c, d, s)| {
-            coding(
-                cwe.component(c),
-                cwe.component(d),
-                cwe.component(s),
-                options,
-            )
-        })
-        .collect();
-    let label = text(cwe.component(9)).or_else(|| text(cwe.component(2)));
-    if codings.is_empty() && label.is_none() {
-        return None;
-    }
-    let mut concept = Map::new();
-    if !codings.is_empty() {
-        concept.insert("coding".into(), codings.into());
-    }
-    if let Some(label) = label {
-        concept.insert("text".into(), label.into());
-    }
-    Some(Json::Object(concept))
-}
-
-/// A CodeableConcept with one coding of a known system, for codes from HL7 tables.
-pub(crate) fn concept_of(system: &str, code: &str, display: Option<&str>) -> Json {
-    let mut coding = json!({ "system": system, "code": code });
-    if let Some(display) = display {
-        coding["display"] = display.into();
-    }
-    json!({ "coding": [coding] })
-}
-
-/// CX-4/HD → the identifier system: `urn:oid:` for an ISO OID, the URI itself for a URI, else the
-/// local prefix and the namespace id (`urn:id:RGH`).
-pub(crate) fn authority_system(hd: Value<'_>, options: &ConvertOptions) -> Option<String> {
-    let namespace = text(hd.subcomponent(1));
-    let universal = text(hd.subcomponent(2));
-    let universal_type = text(hd.subcomponent(3)).unwrap_or_default();
-    if let Some(universal) = universal {
-        if is_oid(&universal) {
-            return Some(format!("urn:oid:{universal}"));
-        }
-        if universal_type.eq_ignore_ascii_case("URI")
-            || universal.starts_with("http")
-            || universal.starts_with("urn:")
-        {
-            return Some(universal);
-        }
-    }
-    namespace.map(|n| format!("{}{}", options.local_system_prefix, uri_escape(&n)))
-}
-
-/// Whether `s` is an ISO object identifier (`2.16.840.1.113883.19.5`).
-pub(crate) fn is_oid(s: &str) -> bool {
-    s.contains('.')
-        && s.split('.')
-            .all(|arc| !arc.is_empty() && arc.bytes().all(|b| b.is_ascii_digit()))
-}
-
-/// CX → Identifier (value, system from the assigning authority, type from CX-5 on table 0203).
-pub(crate) fn identifier(cx: Value<'_>, options: &ConvertOptions) -> Option<Json> {
-    let value = text(cx.component(1))?;
-    let mut id = Map::new();
-    if let Some(kind) = text(cx.component(5)) {
-        id.insert(
-            "type".into(),
-            concept_of("http://terminology.hl7.org/CodeSystem/v2-0203", &kind, None),
-        );
-    }
-    if let Some(system) = authority_system(cx.component(4), options) {
-        id.insert("system".into(), system.into());
-    }
-    id.insert("value".into(), value.into());
-    Some(Json::Object(id))
-}
-
-/// Every repetition of a CX field as Identifiers.
-pub(crate) fn identifiers(field: Value<'_>, options: &ConvertOptions) -> Vec<Json> {
-    field
-        .repetitions()
-        .filter_map(|cx| identifier(cx, options))
-        .collect()
-}
-
-/// EI (entity identifier: id^namespace^universal id^type) → Identifier, typed with a table 0203
-/// code such as `PLAC` or `FILL` when given.
-pub(crate) fn entity_identifier(
-    ei: Value<'_>,
-    kind: Option<&str>,
-    options: &ConvertOptions,
-) -> Option<Json> {
-    let value = text(ei.component(1).subcomponent(1))?;
-    let mut id = Map::new();
-    if let Some(kind) = kind {
-        id.insert(
-            "type".into(),
-            concept_of("http://terminology.hl7.org/CodeSystem/v2-0203", kind, None),
-        );
-    }
-    let universal =
-        text(ei.component(3).subcomponent(1)).or_else(|| text(ei.component(1).subcomponent(3)));
-    let namespace =
-        text(ei.component(2).subcomponent(1)).or_else(|| text(ei.component(1).subcomponent(2)));
-    let system = match (universal, namespace) {
-        (Some(u), _) if is_oid(&u) => Some(format!("urn:oid:{u}")),
-        (_, Some(n)) => Some(format!("{}{}", options.local_system_prefix, uri_escape(&n))),
-        _ => None,
-    };
-    if let Some(system) = system {
-        id.insert("system".into(), system.into());
-    }
-    id.insert("value".into(), value.into());
-    Some(Json::Object(id))
 }
 
 /// XPN name type (table 0200) → HumanName.use.
@@ -392,29 +223,6 @@ pub(crate) fn location_display(pl: Value<'_>) -> Option<String> {
     })
 }
 
-/// Percent-encodes everything but RFC 3986 unreserved characters, for names put into URIs.
-pub(crate) fn uri_escape(s: &str) -> String {
-    escape_except(s, b"-._~")
-}
-
-/// Percent-encodes a search-parameter value for `ifNoneExist`, keeping `:` and `/` readable
-/// (they need no escaping in a query) so `urn:oid:…` stays as written.
-pub(crate) fn query_escape(s: &str) -> String {
-    escape_except(s, b"-._~:/")
-}
-
-fn escape_except(s: &str, keep: &[u8]) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || keep.contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -424,7 +232,7 @@ mod tests {
         msg.get(path).unwrap()
     }
 
-    const MSG: &[u8] = b"MSH|^~\\&|A|B|C|D|20250101||ADT^A01|1|P|2.5.1\rPID|1||123^^^RGH&2.16.840.1.113883.19.5&ISO^MR~9^^^GOOD HEALTH^SS||DOE^JANE^Q^JR^DR^^L|||||1 MAIN ST^APT 2^TOWN^PA^17110^USA^H||^PRN^PH^^1^717^5550142~^NET^Internet^j@example.com\rOBX|1|CE|2823-3^Potassium^LN^K^Pot^99LAB||x^y^HL70078^^^^^^Original";
+    const MSG: &[u8] = b"MSH|^~\\&|A|B|C|D|20250101||ADT^A01|1|P|2.5.1\rPID|1||123^^^RGH&2.16.840.1.113883.19.5&ISO^MR~9^^^GOOD HEALTH^SS||DOE^JANE^Q^JR^DR^^L||||||1 MAIN ST^APT 2^TOWN^PA^17110^USA^H||^PRN^PH^^1^717^5550142~^NET^Internet^j@example.com\rOBX|1|CE|2823-3^Potassium^LN^K^Pot^99LAB||x^y^HL70078^^^^^^Original";
 
     #[test]
     fn identifiers_take_their_system_from_the_authority() {
@@ -454,19 +262,5 @@ mod tests {
         );
         assert_eq!(telecom[1]["system"], "email");
         assert_eq!(telecom[1]["value"], "j@example.com");
-    }
-
-    #[test]
-    fn codeable_concepts_map_code_systems() {
-        let msg = Message::parse(MSG).unwrap();
-        let concept = codeable_concept(field(&msg, "OBX-3"), &ConvertOptions::default()).unwrap();
-        assert_eq!(concept["coding"][0]["system"], "http://loinc.org");
-        assert_eq!(concept["coding"][1]["system"], "urn:id:99LAB");
-        let value = codeable_concept(field(&msg, "OBX-5"), &ConvertOptions::default()).unwrap();
-        assert_eq!(
-            value["coding"][0]["system"],
-            "http://terminology.hl7.org/CodeSystem/v2-0078"
-        );
-        assert_eq!(value["text"], "Original");
     }
 }

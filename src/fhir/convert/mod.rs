@@ -19,18 +19,21 @@
 //! # Layout
 //! - `message`: the walk over the segments and the order groups.
 //! - `context`: options, Bundle entries, labelled segments, timestamp fields.
-//! - `datatypes`, `datetime`: CX, XPN, XAD, XTN, CWE, XCN, PL, EI and DTM as FHIR datatypes.
+//! - `datatypes`, `identifiers`, `codes`, `datetime`: XPN, XAD, XTN, XCN, PL, CX, EI, CWE and
+//!   DTM as FHIR datatypes.
 //! - `patient`, `encounter`, `clinical`, `observation`, `results`, `orders`, `appointment`,
 //!   `document`: one per resource family.
 
 mod appointment;
 mod clinical;
+mod codes;
 mod context;
 mod datatypes;
 pub(crate) mod datetime;
 mod document;
 mod encounter;
 mod error;
+mod identifiers;
 mod message;
 mod observation;
 mod orders;
