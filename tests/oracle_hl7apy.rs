@@ -53,7 +53,7 @@ fn hl7apy_available(python: &str) -> Result<(), String> {
 }
 
 /// Returns the interpreter, or `None` after printing why the test is skipped.
-fn oracle_python() -> Option<String> {
+pub(crate) fn oracle_python() -> Option<String> {
     let python = python();
     match hl7apy_available(&python) {
         Ok(()) => Some(python),
@@ -113,7 +113,7 @@ fn shorten_ed_data(message: &str) -> String {
 }
 
 /// Runs the oracle over `files` and panics with its report if any file fails.
-fn assert_valid(python: &str, files: &[PathBuf], what: &str) {
+pub(crate) fn assert_valid(python: &str, files: &[PathBuf], what: &str) {
     let output = Command::new(python)
         .arg(SCRIPT)
         .args(files)

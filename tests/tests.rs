@@ -42,3 +42,9 @@ mod mapping_files;
 
 // FHIR models and validation: corpus round trip ($FHIR_CORPUS_DIR), `ihub fhir validate` on samples.
 mod fhir_model;
+
+// HL7 v2 -> FHIR R4 on the samples, `ihub fhir convert`, FHIR -> ADT/ORM checked by hl7apy, and agreement with FHIR-Converter ($FHIR_CONVERTER_CORPUS_DIR).
+mod fhir_convert;
+
+// Every Bundle the converters make validates with the R4 JSON schema, Medplum and fhir.resources (skips without them).
+mod fhir_peers;
