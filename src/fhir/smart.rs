@@ -1,1 +1,469 @@
-//! (being written)
+//! SMART Backend Services (SMART App Launch 2.x, "Backend Services"): how a server-side client
+//! gets an access token without a user.
+//!
+//! The client proves who it is with a JWT it signs itself (`private_key_jwt`, RFC 7523): issuer
+//! and subject are the client id, the audience is the token endpoint, it expires within five
+//! minutes and carries a fresh `jti` so it cannot be replayed. It sends that assertion in a
+//! `client_credentials` token request and gets a short-lived bearer token for the FHIR server.
+//!
+//! [`SmartAuth`] does this once and keeps the token until shortly before it expires. Callers that
+//! need a token at the same time wait for one fetch (a Tokio mutex held across it) instead of each
+//! asking the authorization server. When the FHIR server still answers 401, the FHIR client calls
+//! [`SmartAuth::forget`] and asks again once: the token was revoked or the server's clock differs.
+//!
+//! The token endpoint is configured, or read from `{base}/.well-known/smart-configuration`.
+//! Nothing here logs a token or an assertion.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use reqwest::{Client, StatusCode, Url};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Mutex, OnceCell};
+
+/// How long a client assertion is valid: SMART says no more than five minutes.
+const ASSERTION_LIFETIME_SECS: u64 = 300;
+
+/// Assumed token lifetime when the token response leaves out `expires_in` (SMART requires it;
+/// five minutes is what the spec recommends servers issue).
+const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
+
+/// A cached token is replaced this long before it expires, so a request never leaves with a
+/// token that expires on the way.
+const REFRESH_MARGIN: Duration = Duration::from_secs(30);
+
+/// Most bytes of an error answer from the authorization server quoted in an error.
+const MAX_ERROR_TEXT: usize = 300;
+
+/// The `client_assertion_type` for a JWT assertion (RFC 7523 §2.2).
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// The signature algorithms SMART requires servers to support for client assertions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmartAlgorithm {
+    /// RSASSA-PKCS1-v1_5 with SHA-384; the key is an RSA private key (PKCS#1 or PKCS#8 PEM).
+    Rs384,
+    /// ECDSA on P-384 with SHA-384; the key is a P-384 private key in PKCS#8 PEM.
+    Es384,
+}
+
+impl SmartAlgorithm {
+    /// Reads `RS384` or `ES384` (the JOSE names, any case), as a channel file spells them.
+    pub fn parse(name: &str) -> Option<SmartAlgorithm> {
+        match name.to_ascii_uppercase().as_str() {
+            "RS384" => Some(SmartAlgorithm::Rs384),
+            "ES384" => Some(SmartAlgorithm::Es384),
+            _ => None,
+        }
+    }
+
+    fn jose(self) -> Algorithm {
+        match self {
+            SmartAlgorithm::Rs384 => Algorithm::RS384,
+            SmartAlgorithm::Es384 => Algorithm::ES384,
+        }
+    }
+}
+
+/// What a SMART Backend Services client is registered with at the authorization server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmartSettings {
+    /// The client id the authorization server gave this engine.
+    pub client_id: String,
+    /// The PEM file holding the private key the assertions are signed with (kept in `certs/`).
+    pub private_key_file: PathBuf,
+    /// The key's algorithm.
+    pub algorithm: SmartAlgorithm,
+    /// The key id (`kid`) of the matching public key in the JWKS registered for the client.
+    pub key_id: String,
+    /// The scopes to ask for, space-separated, e.g. `system/Patient.cruds system/Observation.cruds`.
+    pub scope: String,
+    /// The token endpoint; `None` reads it from the FHIR server's SMART configuration.
+    pub token_endpoint: Option<String>,
+}
+
+/// Settings that cannot work, found before any message is sent.
+#[derive(Debug, thiserror::Error)]
+pub enum SmartSetupError {
+    /// The key file cannot be read.
+    #[error("cannot read the SMART private key {path}: {reason}")]
+    KeyFile {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's reason.
+        reason: String,
+    },
+    /// The file holds no private key of the configured kind.
+    #[error("{path} is not a {algorithm:?} private key in PEM form: {reason}")]
+    Key {
+        /// The file.
+        path: PathBuf,
+        /// The configured algorithm.
+        algorithm: SmartAlgorithm,
+        /// The key parser's reason.
+        reason: String,
+    },
+    /// The token endpoint is not an http(s) URL.
+    #[error("invalid SMART token endpoint \"{url}\": {reason}")]
+    TokenEndpoint {
+        /// The URL given.
+        url: String,
+        /// Why it is unusable.
+        reason: String,
+    },
+    /// Client id, key id or scope is empty.
+    #[error("the SMART setting `{0}` must not be empty")]
+    Empty(&'static str),
+}
+
+/// Why no access token could be had. The texts quote what the authorization server said, never
+/// the assertion or a token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SmartError {
+    /// The discovery document or the token endpoint could not be reached or timed out.
+    #[error("SMART {step}: {reason}")]
+    Transport {
+        /// `discovery` or `token request`.
+        step: &'static str,
+        /// The transport error.
+        reason: String,
+    },
+    /// The server answered with an error status (for a token request, with the OAuth error).
+    #[error("SMART {step}: HTTP {status}: {reason}")]
+    Status {
+        /// `discovery` or `token request`.
+        step: &'static str,
+        /// The status.
+        status: StatusCode,
+        /// The OAuth `error` and `error_description`, or the start of the body.
+        reason: String,
+    },
+    /// A 2xx answer without what it must hold.
+    #[error("SMART {step}: unusable answer: {reason}")]
+    Response {
+        /// `discovery` or `token request`.
+        step: &'static str,
+        /// What was wrong with it.
+        reason: String,
+    },
+    /// The client assertion could not be signed.
+    #[error("SMART: cannot sign the client assertion: {0}")]
+    Sign(String),
+}
+
+/// A token and when to stop using it.
+struct CachedToken {
+    value: String,
+    refresh_at: Instant,
+}
+
+/// A SMART Backend Services client: signs assertions, fetches and caches access tokens.
+pub struct SmartAuth {
+    settings: SmartSettings,
+    key: EncodingKey,
+    token_endpoint: OnceCell<Url>,
+    token: Mutex<Option<CachedToken>>,
+}
+
+impl std::fmt::Debug for SmartAuth {
+    // The key and the token stay out of debug output.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmartAuth")
+            .field("client_id", &self.settings.client_id)
+            .field("key_id", &self.settings.key_id)
+            .field("algorithm", &self.settings.algorithm)
+            .field("scope", &self.settings.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The claims of a client assertion (SMART Backend Services, "Authentication JWT").
+#[derive(Serialize)]
+struct AssertionClaims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: &'a str,
+    exp: u64,
+    iat: u64,
+    jti: String,
+}
+
+/// The parts of a token response used here (RFC 6749 §5.1).
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    token_type: String,
+    expires_in: Option<u64>,
+}
+
+/// An OAuth error answer (RFC 6749 §5.2).
+#[derive(Deserialize)]
+struct OAuthError {
+    error: String,
+    error_description: Option<String>,
+}
+
+impl SmartAuth {
+    /// Reads the private key and checks the settings.
+    pub fn new(settings: SmartSettings) -> Result<SmartAuth, SmartSetupError> {
+        for (name, value) in [
+            ("client_id", &settings.client_id),
+            ("key_id", &settings.key_id),
+            ("scope", &settings.scope),
+        ] {
+            if value.trim().is_empty() {
+                return Err(SmartSetupError::Empty(name));
+            }
+        }
+        let path = &settings.private_key_file;
+        let pem = std::fs::read(path).map_err(|error| SmartSetupError::KeyFile {
+            path: path.clone(),
+            reason: error.to_string(),
+        })?;
+        let key = match settings.algorithm {
+            SmartAlgorithm::Rs384 => EncodingKey::from_rsa_pem(&pem),
+            SmartAlgorithm::Es384 => EncodingKey::from_ec_pem(&pem),
+        }
+        .map_err(|error| SmartSetupError::Key {
+            path: path.clone(),
+            algorithm: settings.algorithm,
+            reason: error.to_string(),
+        })?;
+        let token_endpoint = OnceCell::new();
+        if let Some(url) = &settings.token_endpoint {
+            let parsed = parse_http_url(url).map_err(|reason| SmartSetupError::TokenEndpoint {
+                url: url.clone(),
+                reason,
+            })?;
+            // A fresh cell cannot be full.
+            let _ = token_endpoint.set(parsed);
+        }
+        Ok(SmartAuth {
+            settings,
+            key,
+            token_endpoint,
+            token: Mutex::new(None),
+        })
+    }
+
+    /// A valid access token for the FHIR server at `fhir_base`: the cached one, or a new one.
+    /// `timeout` bounds each request to the authorization server.
+    pub async fn access_token(
+        &self,
+        http: &Client,
+        fhir_base: &Url,
+        timeout: Duration,
+    ) -> Result<String, SmartError> {
+        // Held across the fetch: concurrent callers wait for this one token.
+        let mut cached = self.token.lock().await;
+        if let Some(token) = cached.as_ref().filter(|t| Instant::now() < t.refresh_at) {
+            return Ok(token.value.clone());
+        }
+        let endpoint = self
+            .token_endpoint
+            .get_or_try_init(|| discover_token_endpoint(http, fhir_base, timeout))
+            .await?;
+        let (value, lifetime) = self.request_token(http, endpoint, timeout).await?;
+        let keep = lifetime.saturating_sub(REFRESH_MARGIN).max(lifetime / 2);
+        *cached = Some(CachedToken {
+            value: value.clone(),
+            refresh_at: Instant::now() + keep,
+        });
+        Ok(value)
+    }
+
+    /// Drops `token` from the cache (the FHIR server refused it), so the next call fetches a new
+    /// one. A token another caller has already replaced is left alone.
+    pub async fn forget(&self, token: &str) {
+        let mut cached = self.token.lock().await;
+        if cached.as_ref().is_some_and(|t| t.value == token) {
+            *cached = None;
+        }
+    }
+
+    /// Signs a client assertion for `audience` (the token endpoint), valid for five minutes.
+    fn assertion(&self, audience: &str) -> Result<String, SmartError> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let claims = AssertionClaims {
+            iss: &self.settings.client_id,
+            sub: &self.settings.client_id,
+            aud: audience,
+            exp: now + ASSERTION_LIFETIME_SECS,
+            iat: now,
+            jti: uuid::Uuid::new_v4().to_string(),
+        };
+        let mut header = Header::new(self.settings.algorithm.jose());
+        header.kid = Some(self.settings.key_id.clone());
+        header.typ = Some("JWT".into());
+        jsonwebtoken::encode(&header, &claims, &self.key)
+            .map_err(|error| SmartError::Sign(error.to_string()))
+    }
+
+    /// One `client_credentials` request: the token and how long it lives.
+    async fn request_token(
+        &self,
+        http: &Client,
+        endpoint: &Url,
+        timeout: Duration,
+    ) -> Result<(String, Duration), SmartError> {
+        const STEP: &str = "token request";
+        let assertion = self.assertion(endpoint.as_str())?;
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("scope", self.settings.scope.as_str()),
+            ("client_assertion_type", JWT_BEARER),
+            ("client_assertion", assertion.as_str()),
+        ];
+        let body = form_encode(&form);
+        let response = http
+            .post(endpoint.clone())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("accept", "application/json")
+            .timeout(timeout)
+            .body(body)
+            .send()
+            .await
+            .map_err(|error| transport(STEP, error))?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|error| transport(STEP, error))?;
+        if !status.is_success() {
+            let reason = match serde_json::from_slice::<OAuthError>(&bytes) {
+                Ok(e) => match e.error_description {
+                    Some(d) if !d.is_empty() => format!("{}: {d}", e.error),
+                    _ => e.error,
+                },
+                Err(_) => text_start(&bytes),
+            };
+            return Err(SmartError::Status {
+                step: STEP,
+                status,
+                reason,
+            });
+        }
+        let token: TokenResponse =
+            serde_json::from_slice(&bytes).map_err(|error| SmartError::Response {
+                step: STEP,
+                reason: format!("not a token response: {error}"),
+            })?;
+        if !token.token_type.eq_ignore_ascii_case("bearer") {
+            return Err(SmartError::Response {
+                step: STEP,
+                reason: format!("token_type is \"{}\", not Bearer", token.token_type),
+            });
+        }
+        let lifetime = token
+            .expires_in
+            .map_or(DEFAULT_TOKEN_LIFETIME, Duration::from_secs);
+        Ok((token.access_token, lifetime))
+    }
+}
+
+/// Reads `token_endpoint` from `{fhir_base}/.well-known/smart-configuration`.
+async fn discover_token_endpoint(
+    http: &Client,
+    fhir_base: &Url,
+    timeout: Duration,
+) -> Result<Url, SmartError> {
+    const STEP: &str = "discovery";
+    let url = format!(
+        "{}/.well-known/smart-configuration",
+        fhir_base.as_str().trim_end_matches('/')
+    );
+    let response = http
+        .get(&url)
+        .header("accept", "application/json")
+        .timeout(timeout)
+        .send()
+        .await
+        .map_err(|error| transport(STEP, error))?;
+    let status = response.status();
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|error| transport(STEP, error))?;
+    if !status.is_success() {
+        return Err(SmartError::Status {
+            step: STEP,
+            status,
+            reason: text_start(&bytes),
+        });
+    }
+    let document: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|error| SmartError::Response {
+            step: STEP,
+            reason: format!("smart-configuration is not JSON: {error}"),
+        })?;
+    let endpoint = document
+        .get("token_endpoint")
+        .and_then(serde_json::Value::as_str)
+        .ok_or_else(|| SmartError::Response {
+            step: STEP,
+            reason: "smart-configuration has no token_endpoint".into(),
+        })?;
+    parse_http_url(endpoint).map_err(|reason| SmartError::Response {
+        step: STEP,
+        reason: format!("token_endpoint \"{endpoint}\": {reason}"),
+    })
+}
+
+/// An absolute `http` or `https` URL.
+fn parse_http_url(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text).map_err(|error| error.to_string())?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("scheme \"{}\" is not http or https", url.scheme()));
+    }
+    Ok(url)
+}
+
+/// A transport error as text, without the URL's query.
+fn transport(step: &'static str, error: reqwest::Error) -> SmartError {
+    let timed_out = error.is_timeout();
+    let mut reason = crate::destination::error_chain(&error.without_url());
+    if timed_out {
+        reason = format!("no answer in time: {reason}");
+    }
+    SmartError::Transport { step, reason }
+}
+
+/// The first bytes of an answer, as text on one line.
+fn text_start(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let text = text.trim();
+    let mut end = text.len().min(MAX_ERROR_TEXT);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].replace(['\r', '\n'], " ")
+}
+
+/// `application/x-www-form-urlencoded` for the token request: every byte but the unreserved
+/// ones percent-encoded (the assertion and scopes hold only ASCII, but `+`, `/` and spaces
+/// must not reach the server as-is).
+fn form_encode(pairs: &[(&str, &str)]) -> String {
+    let mut out = String::new();
+    for (i, (name, value)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        percent_encode(name, &mut out);
+        out.push('=');
+        percent_encode(value, &mut out);
+    }
+    out
+}
+
+fn percent_encode(text: &str, out: &mut String) {
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+}
