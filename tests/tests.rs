@@ -33,3 +33,6 @@ mod engine;
 
 // The `ihub` binary as a child: kill -9 under load and restart, python-hl7 mllp_send, promtool, SIGTERM.
 mod engine_process;
+
+// FHIR client, SMART Backend Services, FHIR destination: real FHIR + OAuth servers (skips without them).
+mod fhir_client;

@@ -111,8 +111,7 @@ impl FhirDestination {
             return Outcome::reject("the payload has no resourceType: it is not a FHIR resource");
         };
         let kind = resource.get("type").and_then(Value::as_str);
-        let result = if resource_type == "Bundle" && matches!(kind, Some("transaction" | "batch"))
-        {
+        let result = if resource_type == "Bundle" && matches!(kind, Some("transaction" | "batch")) {
             self.client.transaction(&resource).await
         } else if let Some(search) = self.if_none_exist(&resource) {
             self.client.conditional_create(&resource, &search).await
@@ -134,7 +133,11 @@ impl FhirDestination {
         let identifier = resource.pointer("/identifier/0")?;
         let value = identifier.get("value")?.as_str()?;
         Some(match identifier.get("system").and_then(Value::as_str) {
-            Some(system) => format!("identifier={}|{}", escape_search(system), escape_search(value)),
+            Some(system) => format!(
+                "identifier={}|{}",
+                escape_search(system),
+                escape_search(value)
+            ),
             None => format!("identifier={}", escape_search(value)),
         })
     }
@@ -290,7 +293,10 @@ mod tests {
         );
         assert_eq!(destination(false).if_none_exist(&patient), None);
         let bare = json!({"resourceType": "Patient", "identifier": [{"value": "7"}]});
-        assert_eq!(destination(true).if_none_exist(&bare).unwrap(), "identifier=7");
+        assert_eq!(
+            destination(true).if_none_exist(&bare).unwrap(),
+            "identifier=7"
+        );
         let none = json!({"resourceType": "Patient"});
         assert_eq!(destination(true).if_none_exist(&none), None);
     }
@@ -318,7 +324,10 @@ mod tests {
             classify(&status(400, None), now),
             Outcome::reject("HTTP 400 Bad Request: error invalid: bad")
         );
-        assert!(matches!(classify(&status(404, None), now), Outcome::Reject { .. }));
+        assert!(matches!(
+            classify(&status(404, None), now),
+            Outcome::Reject { .. }
+        ));
         let transport = FhirError::Transport {
             reason: "no response within 1 s".into(),
         };
@@ -352,9 +361,14 @@ mod tests {
         };
         assert_eq!(
             delivered(&response, true),
-            Outcome::reject("batch entries failed: entry 1: 400 Bad Request: error invalid: bad date")
+            Outcome::reject(
+                "batch entries failed: entry 1: 400 Bad Request: error invalid: bad date"
+            )
         );
-        let Outcome::Delivered { response: Some(summary) } = delivered(&response, false) else {
+        let Outcome::Delivered {
+            response: Some(summary),
+        } = delivered(&response, false)
+        else {
             panic!("a transaction-style answer is delivered");
         };
         let summary = String::from_utf8(summary).unwrap();

@@ -47,17 +47,16 @@ const issue = (code, text) => ({ resourceType: 'OperationOutcome', issue: [{ sev
 // schema adds the required value sets Medplum leaves out. Bundle entries are checked too.
 function validate(resource, path = '') {
   validateResource(resource);
-  const problems = schemaValidator.validate(resource).filter((e) => e.keyword !== 'oneOf');
-  if (problems.length > 0) {
-    throw new OperationOutcomeError({
-      resourceType: 'OperationOutcome',
-      issue: problems.map((e) => ({
-        severity: 'error', code: 'invalid',
-        diagnostics: `${e.message}${e.params?.allowedValues ? ` ${JSON.stringify(e.params.allowedValues)}` : ''}`,
-        expression: [`${path}${resource.resourceType}${e.dataPath ?? ''}`],
-      })),
-    });
+  // The schema is one big oneOf over all resource types: every other type's branch fails at
+  // the root ("additional properties", "oneOf"). Only errors inside the resource are news.
+  const problems = schemaValidator.validate(resource).filter((e) => e.keyword !== 'oneOf' && (e.dataPath ?? '') !== '');
+  const issues = new Map();
+  for (const e of problems) {
+    const diagnostics = `${e.message}${e.params?.allowedValues ? ` ${JSON.stringify(e.params.allowedValues)}` : ''}`;
+    const expression = `${path}${resource.resourceType}${e.dataPath}`;
+    issues.set(`${diagnostics}@${expression}`, { severity: 'error', code: 'invalid', diagnostics, expression: [expression] });
   }
+  if (issues.size > 0) throw new OperationOutcomeError({ resourceType: 'OperationOutcome', issue: [...issues.values()] });
   if (resource.resourceType === 'Bundle') {
     (resource.entry ?? []).forEach((entry, i) => entry.resource && validate(entry.resource, `Bundle.entry[${i}].resource/`));
   }

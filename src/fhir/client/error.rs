@@ -9,6 +9,9 @@ use crate::fhir::smart::SmartError;
 /// Most characters of a non-FHIR error body quoted in an error.
 const MAX_BODY_TEXT: usize = 512;
 
+/// Most distinct OperationOutcome issues quoted; the rest are counted.
+const MAX_ISSUES: usize = 10;
+
 /// Why a FHIR interaction failed. The client does not retry by itself (except once after a 401
 /// with SMART); the caller decides from [`FhirError::status`] and the variant.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -88,11 +91,23 @@ pub fn operation_outcome_text(value: &Value) -> Option<String> {
         return None;
     }
     let issues = value.get("issue")?.as_array()?;
-    let parts: Vec<String> = issues.iter().map(issue_text).collect();
+    let mut parts: Vec<String> = Vec::new();
+    for text in issues.iter().map(issue_text) {
+        // Validators repeat themselves; an analyst needs each problem once.
+        if !parts.contains(&text) {
+            parts.push(text);
+        }
+    }
     if parts.is_empty() {
         return None;
     }
-    Some(parts.join("; "))
+    let more = parts.len().saturating_sub(MAX_ISSUES);
+    parts.truncate(MAX_ISSUES);
+    let mut text = parts.join("; ");
+    if more > 0 {
+        text.push_str(&format!("; and {more} more issues"));
+    }
+    Some(text)
 }
 
 fn issue_text(issue: &Value) -> String {
@@ -150,7 +165,23 @@ mod tests {
             "error invalid: Invalid date (at Patient.birthDate); \
              warning value: odd code (at Patient.gender, Patient.name); error processing"
         );
-        assert_eq!(operation_outcome_text(&json!({"resourceType": "Patient"})), None);
+        assert_eq!(
+            operation_outcome_text(&json!({"resourceType": "Patient"})),
+            None
+        );
+        let repeated: Vec<Value> = (0..30)
+            .map(|i| json!({"severity": "error", "code": "invalid", "diagnostics": format!("p{}", i % 12)}))
+            .collect();
+        let many = json!({"resourceType": "OperationOutcome", "issue": repeated});
+        let text = operation_outcome_text(&many).unwrap();
+        assert!(
+            text.starts_with("error invalid: p0; error invalid: p1;"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("error invalid: p9; and 2 more issues"),
+            "{text}"
+        );
         assert_eq!(
             operation_outcome_text(&json!({"resourceType": "OperationOutcome", "issue": []})),
             None

@@ -12,7 +12,9 @@ mod error;
 
 use std::time::Duration;
 
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, ETAG, HeaderValue, LOCATION, RETRY_AFTER};
+use reqwest::header::{
+    ACCEPT, AUTHORIZATION, CONTENT_TYPE, ETAG, HeaderValue, LOCATION, RETRY_AFTER,
+};
 use reqwest::{Client, Method, RequestBuilder, StatusCode, Url};
 use serde_json::Value;
 
@@ -148,7 +150,10 @@ impl FhirClient {
         // A trailing slash makes `Url::join` append instead of replacing the last segment.
         let mut base = Url::parse(base_url).map_err(|error| bad_url(error.to_string()))?;
         if !matches!(base.scheme(), "http" | "https") {
-            return Err(bad_url(format!("scheme \"{}\" is not http or https", base.scheme())));
+            return Err(bad_url(format!(
+                "scheme \"{}\" is not http or https",
+                base.scheme()
+            )));
         }
         if base.query().is_some() || base.fragment().is_some() {
             return Err(bad_url("a base URL has no query or fragment".into()));
@@ -252,7 +257,10 @@ impl FhirClient {
                 reason: "a transaction is a Bundle".into(),
             });
         }
-        let kind = bundle.get("type").and_then(Value::as_str).unwrap_or_default();
+        let kind = bundle
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if kind != "transaction" && kind != "batch" {
             return Err(FhirError::Request {
                 reason: format!("Bundle.type is \"{kind}\", not transaction or batch"),
@@ -276,12 +284,12 @@ impl FhirClient {
         body: Option<&Value>,
         if_none_exist: Option<HeaderValue>,
     ) -> Result<FhirResponse, FhirError> {
-        let body = body
-            .map(serde_json::to_vec)
-            .transpose()
-            .map_err(|error| FhirError::Request {
-                reason: format!("the resource cannot be serialized: {error}"),
-            })?;
+        let body =
+            body.map(serde_json::to_vec)
+                .transpose()
+                .map_err(|error| FhirError::Request {
+                    reason: format!("the resource cannot be serialized: {error}"),
+                })?;
         let mut renewed = false;
         loop {
             let mut request = self
@@ -296,7 +304,10 @@ impl FhirClient {
                 request = request.header("if-none-exist", condition.clone());
             }
             let (request, token) = self.authorize(request).await?;
-            let response = request.send().await.map_err(|error| self.transport(error))?;
+            let response = request
+                .send()
+                .await
+                .map_err(|error| self.transport(error))?;
             if response.status() == StatusCode::UNAUTHORIZED
                 && !renewed
                 && let (Credentials::Smart(smart), Some(token)) = (&self.credentials, &token)
@@ -321,12 +332,13 @@ impl FhirClient {
                 let token = smart
                     .access_token(&self.http, &self.base, self.timeout)
                     .await?;
-                let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
-                    FhirError::Auth(crate::fhir::smart::SmartError::Response {
-                        step: "token request",
-                        reason: "the access token is not a valid header value".into(),
-                    })
-                })?;
+                let mut value =
+                    HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+                        FhirError::Auth(crate::fhir::smart::SmartError::Response {
+                            step: "token request",
+                            reason: "the access token is not a valid header value".into(),
+                        })
+                    })?;
                 value.set_sensitive(true);
                 Ok((request.header(AUTHORIZATION, value), Some(token)))
             }
@@ -395,7 +407,10 @@ impl FhirClient {
         let (timed_out, connect) = (error.is_timeout(), error.is_connect());
         let chain = crate::destination::error_chain(&error.without_url());
         let reason = if timed_out {
-            format!("no response within {} s: {chain}", self.timeout.as_secs_f64())
+            format!(
+                "no response within {} s: {chain}",
+                self.timeout.as_secs_f64()
+            )
         } else if connect {
             format!("could not connect: {chain}")
         } else {
@@ -418,7 +433,8 @@ fn resource_type_of(resource: &Value) -> Result<&str, FhirError> {
 /// A resource type name: letters only, starting upper-case (so it cannot add path segments).
 fn check_type(name: &str) -> Result<&str, FhirError> {
     let mut chars = name.chars();
-    if chars.next().is_some_and(|c| c.is_ascii_uppercase()) && chars.all(|c| c.is_ascii_alphabetic())
+    if chars.next().is_some_and(|c| c.is_ascii_uppercase())
+        && chars.all(|c| c.is_ascii_alphabetic())
     {
         Ok(name)
     } else {
@@ -431,7 +447,9 @@ fn check_type(name: &str) -> Result<&str, FhirError> {
 /// A FHIR id: 1–64 of `A-Z a-z 0-9 - .` (FHIR R4 `id` datatype).
 fn check_id(id: &str) -> Result<&str, FhirError> {
     let valid = (1..=64).contains(&id.len())
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
     if valid {
         Ok(id)
     } else {
@@ -453,7 +471,10 @@ mod tests {
     #[test]
     fn base_urls_are_checked_and_end_in_a_slash() {
         assert_eq!(
-            client("http://127.0.0.1:1/fhir/R4").unwrap().base_url().as_str(),
+            client("http://127.0.0.1:1/fhir/R4")
+                .unwrap()
+                .base_url()
+                .as_str(),
             "http://127.0.0.1:1/fhir/R4/"
         );
         assert_eq!(
@@ -484,7 +505,10 @@ mod tests {
         assert!(!format!("{bearer:?}{basic:?}").contains("s3cret"));
         assert!(!format!("{basic:?}").contains("pa55"));
         let built = FhirClient::new("http://h/", basic, Duration::from_secs(1)).unwrap();
-        assert!(!format!("{built:?}").contains("aWh1YjpwYTU1"), "base64 of ihub:pa55");
+        assert!(
+            !format!("{built:?}").contains("aWh1YjpwYTU1"),
+            "base64 of ihub:pa55"
+        );
         let broken = FhirAuth::Bearer {
             token: "a\nb".into(),
         };
@@ -511,15 +535,30 @@ mod tests {
         // Port 1 refuses connections; these must fail without trying.
         let client = client("http://127.0.0.1:1/R4").unwrap();
         let no_type = client.create(&json!({"id": "1"})).await.unwrap_err();
-        assert_eq!(no_type.to_string(), "invalid FHIR request: the JSON has no resourceType");
-        let no_id = client.update(&json!({"resourceType": "Patient"})).await.unwrap_err();
-        assert!(no_id.to_string().contains("needs the Patient's id"), "{no_id}");
+        assert_eq!(
+            no_type.to_string(),
+            "invalid FHIR request: the JSON has no resourceType"
+        );
+        let no_id = client
+            .update(&json!({"resourceType": "Patient"}))
+            .await
+            .unwrap_err();
+        assert!(
+            no_id.to_string().contains("needs the Patient's id"),
+            "{no_id}"
+        );
         let collection = json!({"resourceType": "Bundle", "type": "collection"});
         let not_tx = client.transaction(&collection).await.unwrap_err();
-        assert!(not_tx.to_string().contains("not transaction or batch"), "{not_tx}");
+        assert!(
+            not_tx.to_string().contains("not transaction or batch"),
+            "{not_tx}"
+        );
         let bad_id = client.read("Patient", "1/_history").await.unwrap_err();
         assert!(matches!(bad_id, FhirError::Request { .. }));
         let refused = client.read("Patient", "1").await.unwrap_err();
-        assert!(refused.to_string().starts_with("could not connect"), "{refused}");
+        assert!(
+            refused.to_string().starts_with("could not connect"),
+            "{refused}"
+        );
     }
 }
