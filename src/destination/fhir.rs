@@ -80,6 +80,16 @@ impl FhirDestination {
     /// missing or wrong key file is a setup error rather than a failed delivery.
     pub fn new(settings: FhirSettings) -> Result<FhirDestination, FhirSetupError> {
         let http = shared_client().map_err(|error| FhirSetupError::Client(error.to_string()))?;
+        FhirDestination::with_client(settings, http)
+    }
+
+    /// Like [`FhirDestination::new`] on a client of the caller's (custom trust, client
+    /// certificates, or a pool tied to one Tokio runtime in tests: pooled connections die with
+    /// the runtime that opened them).
+    pub fn with_client(
+        settings: FhirSettings,
+        http: reqwest::Client,
+    ) -> Result<FhirDestination, FhirSetupError> {
         let client =
             FhirClient::with_client(&settings.base_url, settings.auth, settings.timeout, http)?;
         Ok(FhirDestination {

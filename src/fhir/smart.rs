@@ -58,6 +58,14 @@ impl SmartAlgorithm {
         }
     }
 
+    /// The JOSE name, `RS384` or `ES384`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SmartAlgorithm::Rs384 => "RS384",
+            SmartAlgorithm::Es384 => "ES384",
+        }
+    }
+
     fn jose(self) -> Algorithm {
         match self {
             SmartAlgorithm::Rs384 => Algorithm::RS384,
@@ -95,7 +103,7 @@ pub enum SmartSetupError {
         reason: String,
     },
     /// The file holds no private key of the configured kind.
-    #[error("{path} is not a {algorithm:?} private key in PEM form: {reason}")]
+    #[error("{path} is not an {} private key in PEM form: {reason}", algorithm.name())]
     Key {
         /// The file.
         path: PathBuf,
@@ -465,5 +473,75 @@ fn percent_encode(text: &str, out: &mut String) {
         } else {
             out.push_str(&format!("%{byte:02X}"));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(path: &std::path::Path) -> SmartSettings {
+        SmartSettings {
+            client_id: "ihub".into(),
+            private_key_file: path.to_owned(),
+            algorithm: SmartAlgorithm::Rs384,
+            key_id: "k1".into(),
+            scope: "system/*.rs".into(),
+            token_endpoint: None,
+        }
+    }
+
+    #[test]
+    fn algorithms_by_their_jose_names() {
+        assert_eq!(SmartAlgorithm::parse("RS384"), Some(SmartAlgorithm::Rs384));
+        assert_eq!(SmartAlgorithm::parse("es384"), Some(SmartAlgorithm::Es384));
+        assert_eq!(SmartAlgorithm::parse("RS256"), None);
+    }
+
+    #[test]
+    fn unusable_settings_name_the_problem() {
+        let missing = std::path::Path::new("/nonexistent/smart.key");
+        let error = SmartAuth::new(settings(missing)).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("cannot read the SMART private key /nonexistent/smart.key"),
+            "{error}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let not_a_key = dir.path().join("junk.pem");
+        std::fs::write(
+            &not_a_key,
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+        )
+        .unwrap();
+        let error = SmartAuth::new(settings(&not_a_key)).unwrap_err();
+        assert!(matches!(error, SmartSetupError::Key { .. }), "{error}");
+        assert!(
+            error.to_string().contains("is not an RS384 private key"),
+            "{error}"
+        );
+        let empty_scope = SmartSettings {
+            scope: " ".into(),
+            ..settings(&not_a_key)
+        };
+        assert_eq!(
+            SmartAuth::new(empty_scope).unwrap_err().to_string(),
+            "the SMART setting `scope` must not be empty"
+        );
+    }
+
+    #[test]
+    fn form_bodies_are_percent_encoded() {
+        assert_eq!(
+            form_encode(&[("scope", "system/*.rs system/Patient.c"), ("a", "x+y=z&~")]),
+            "scope=system%2F%2A.rs%20system%2FPatient.c&a=x%2By%3Dz%26~"
+        );
+    }
+
+    #[test]
+    fn error_text_is_short_and_on_one_line() {
+        assert_eq!(text_start(b" bad\r\ngateway "), "bad  gateway");
+        assert_eq!(text_start("ü".repeat(400).as_bytes()).len(), MAX_ERROR_TEXT);
     }
 }

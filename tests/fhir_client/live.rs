@@ -35,6 +35,15 @@ fn client(servers: &Servers, auth: FhirAuth) -> FhirClient {
     FhirClient::new(&servers.fhir_base, auth, TIMEOUT).unwrap()
 }
 
+/// A connection pool for this test's runtime only: every test talks to the same servers, and a
+/// pooled connection opened on another test's (finished) runtime cannot be used.
+fn own_pool() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
 fn patient(mrn: &str) -> Value {
     json!({ "resourceType": "Patient",
             "identifier": [{ "system": "urn:oid:2.16.840.1.113883.19.5", "value": mrn }],
@@ -140,16 +149,20 @@ async fn invalid_resources_are_rejected_with_the_servers_diagnostics() {
         "from the OperationOutcome: {diagnostics}"
     );
 
-    let dest = FhirDestination::new(FhirSettings {
-        base_url: servers.fhir_base.clone(),
-        auth: FhirAuth::Smart(smart(servers, SmartAlgorithm::Rs384, "system/*.write")),
-        timeout: TIMEOUT,
-        payload: FhirPayload::Json,
-        conditional_create: false,
-    })
+    let dest = FhirDestination::with_client(
+        FhirSettings {
+            base_url: servers.fhir_base.clone(),
+            auth: FhirAuth::Smart(smart(servers, SmartAlgorithm::Rs384, "system/*.write")),
+            timeout: TIMEOUT,
+            payload: FhirPayload::Json,
+            conditional_create: false,
+        },
+        own_pool(),
+    )
     .unwrap();
-    let Outcome::Reject { error } = dest.send(bad.to_string().as_bytes()).await else {
-        panic!()
+    let error = match dest.send(bad.to_string().as_bytes()).await {
+        Outcome::Reject { error } => error,
+        other => panic!("{other:?}"),
     };
     assert!(error.starts_with("HTTP 400 Bad Request: error"), "{error}");
 }
@@ -162,13 +175,16 @@ async fn auth_failures_are_rejections_that_say_why() {
         other => panic!("expected a rejection, got {other:?}"),
     };
     let dest = |auth: FhirAuth| {
-        FhirDestination::new(FhirSettings {
-            base_url: servers.fhir_base.clone(),
-            auth,
-            timeout: TIMEOUT,
-            payload: FhirPayload::Json,
-            conditional_create: false,
-        })
+        FhirDestination::with_client(
+            FhirSettings {
+                base_url: servers.fhir_base.clone(),
+                auth,
+                timeout: TIMEOUT,
+                payload: FhirPayload::Json,
+                conditional_create: false,
+            },
+            own_pool(),
+        )
         .unwrap()
     };
     let body = patient("AUTH-1").to_string();
@@ -226,13 +242,16 @@ async fn fetch_token(servers: &Servers) -> String {
 async fn adt_and_oru_samples_are_delivered_and_read_back() {
     let Some(servers) = servers() else { return };
     let mut dest = Destination::Fhir(
-        FhirDestination::new(FhirSettings {
-            base_url: servers.fhir_base.clone(),
-            auth: FhirAuth::Smart(smart(servers, SmartAlgorithm::Es384, "system/*.cruds")),
-            timeout: TIMEOUT,
-            payload: FhirPayload::Convert(std::sync::Arc::new(bundles::to_bundle)),
-            conditional_create: false,
-        })
+        FhirDestination::with_client(
+            FhirSettings {
+                base_url: servers.fhir_base.clone(),
+                auth: FhirAuth::Smart(smart(servers, SmartAlgorithm::Es384, "system/*.cruds")),
+                timeout: TIMEOUT,
+                payload: FhirPayload::Convert(std::sync::Arc::new(bundles::to_bundle)),
+                conditional_create: false,
+            },
+            own_pool(),
+        )
         .unwrap(),
     );
     let reader = client(

@@ -95,14 +95,14 @@ async fn token(State(sim): State<Arc<Sim>>, Form(form): Form<HashMap<String, Str
     );
     let mut validation = Validation::new(Algorithm::RS384);
     validation.set_audience(&[format!("{}/token", sim.url)]);
-    validation.set_issuer(&["sim-client"]);
+    validation.set_issuer(&["sim-client", "sim-short"]);
     validation.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
     let key = DecodingKey::from_rsa_pem(&sim.public_key).unwrap();
     let claims = match jsonwebtoken::decode::<Value>(&assertion, &key, &validation) {
         Ok(data) => data.claims,
         Err(error) => return refuse(format!("assertion: {error}")),
     };
-    assert_eq!(claims["sub"], "sim-client");
+    assert_eq!(claims["sub"], claims["iss"]);
     let lifetime = claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap();
     assert_eq!(lifetime, 300, "five minutes");
     assert!(
@@ -112,10 +112,11 @@ async fn token(State(sim): State<Arc<Sim>>, Form(form): Form<HashMap<String, Str
     // Slow enough that concurrent callers overlap with the fetch.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let n = sim.tokens_issued.fetch_add(1, Ordering::SeqCst) + 1;
-    axum::Json(
-        json!({ "access_token": format!("token-{n}"), "token_type": "bearer", "expires_in": 300 }),
-    )
-    .into_response()
+    // `sim-short` gets two-second tokens, to see them replaced.
+    let expires_in = if claims["iss"] == "sim-short" { 2 } else { 300 };
+    let answer = json!({ "access_token": format!("token-{n}"), "token_type": "bearer",
+                         "expires_in": expires_in });
+    axum::Json(answer).into_response()
 }
 
 fn outcome(status: StatusCode, text: &str) -> Response {
@@ -309,4 +310,39 @@ async fn simulated_concurrent_requests_share_one_token_fetch() {
         assert_eq!(task.await.unwrap().unwrap().status, 201);
     }
     assert_eq!(sim.sim.tokens_issued.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn simulated_tokens_are_replaced_before_they_expire() {
+    let Some(sim) = start().await else { return };
+    let FhirAuth::Smart(mut settings) = smart(&sim) else {
+        unreachable!()
+    };
+    settings.client_id = "sim-short".into();
+    let dest = destination(
+        &sim,
+        "shared",
+        FhirAuth::Smart(settings),
+        Duration::from_secs(10),
+    );
+    assert!(matches!(
+        dest.send(PATIENT).await,
+        Outcome::Delivered { .. }
+    ));
+    assert!(matches!(
+        dest.send(PATIENT).await,
+        Outcome::Delivered { .. }
+    ));
+    assert_eq!(
+        sim.sim.tokens_issued.load(Ordering::SeqCst),
+        1,
+        "still fresh"
+    );
+    // A 2 s token is kept for half its life, then replaced.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert!(matches!(
+        dest.send(PATIENT).await,
+        Outcome::Delivered { .. }
+    ));
+    assert_eq!(sim.sim.tokens_issued.load(Ordering::SeqCst), 2, "replaced");
 }
