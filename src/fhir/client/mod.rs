@@ -107,7 +107,7 @@ pub struct FhirResponse {
 enum Credentials {
     None,
     Header(HeaderValue),
-    Smart(SmartAuth),
+    Smart(Box<SmartAuth>),
 }
 
 /// A client for one FHIR server. Cheap to share behind an `Arc`; calls may run concurrently.
@@ -182,7 +182,7 @@ impl FhirClient {
                     .encode(format!("{username}:{password}"));
                 Credentials::Header(sensitive(format!("Basic {pair}"), "basic")?)
             }
-            FhirAuth::Smart(settings) => Credentials::Smart(SmartAuth::new(settings)?),
+            FhirAuth::Smart(settings) => Credentials::Smart(Box::new(SmartAuth::new(settings)?)),
         };
         Ok(FhirClient {
             http,
