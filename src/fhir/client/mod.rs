@@ -6,21 +6,22 @@
 //! accepted where the cached one was revoked). Everything else — 429, 5xx, timeouts — comes back
 //! as a [`FhirError`] for the caller to classify, because the delivery worker owns retries.
 //!
+//! - `auth`: [`FhirAuth`] and the `Authorization` header it becomes.
 //! - `error`: [`FhirError`] and the OperationOutcome summary.
 
+mod auth;
 mod error;
 
 use std::time::Duration;
 
-use reqwest::header::{
-    ACCEPT, AUTHORIZATION, CONTENT_TYPE, ETAG, HeaderValue, LOCATION, RETRY_AFTER,
-};
-use reqwest::{Client, Method, RequestBuilder, StatusCode, Url};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, ETAG, HeaderValue, LOCATION, RETRY_AFTER};
+use reqwest::{Client, Method, StatusCode, Url};
 use serde_json::Value;
 
+pub use auth::{FhirAuth, FhirSetupError};
 pub use error::{FhirError, operation_outcome_text};
 
-use crate::fhir::smart::{SmartAuth, SmartSettings, SmartSetupError};
+use auth::Credentials;
 
 /// The FHIR JSON media type (FHIR R4 §3.1.0.1.9).
 const FHIR_JSON: &str = "application/fhir+json";
@@ -28,66 +29,6 @@ const FHIR_JSON: &str = "application/fhir+json";
 /// Largest response body read; beyond it the answer is cut off and reported as unusable.
 /// Transaction responses with every resource echoed back can be large, so this is generous.
 pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
-
-/// How the client authenticates to the FHIR server.
-#[derive(Clone, PartialEq, Eq)]
-pub enum FhirAuth {
-    /// No `Authorization` header (an open test server, or a gateway that adds its own).
-    None,
-    /// A fixed bearer token.
-    Bearer {
-        /// The token.
-        token: String,
-    },
-    /// HTTP Basic authentication.
-    Basic {
-        /// The user name.
-        username: String,
-        /// The password.
-        password: String,
-    },
-    /// SMART Backend Services: a token from the authorization server, fetched and cached.
-    Smart(SmartSettings),
-}
-
-impl std::fmt::Debug for FhirAuth {
-    // Credentials never reach debug output.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            FhirAuth::None => f.write_str("None"),
-            FhirAuth::Bearer { .. } => f.write_str("Bearer { token: MASKED }"),
-            FhirAuth::Basic { username, .. } => {
-                write!(f, "Basic {{ username: {username:?}, password: MASKED }}")
-            }
-            FhirAuth::Smart(settings) => f.debug_tuple("Smart").field(settings).finish(),
-        }
-    }
-}
-
-/// Settings a client cannot be made from.
-#[derive(Debug, thiserror::Error)]
-pub enum FhirSetupError {
-    /// The base URL is not an absolute http(s) URL.
-    #[error("invalid FHIR base URL \"{url}\": {reason}")]
-    BaseUrl {
-        /// The URL given.
-        url: String,
-        /// Why.
-        reason: String,
-    },
-    /// A zero timeout would fail every request.
-    #[error("the FHIR timeout must be greater than zero")]
-    ZeroTimeout,
-    /// A credential holds characters HTTP headers cannot carry.
-    #[error("the {0} credential contains characters not allowed in an HTTP header")]
-    BadCredential(&'static str),
-    /// The SMART settings are unusable.
-    #[error(transparent)]
-    Smart(#[from] SmartSetupError),
-    /// The HTTP client could not be created.
-    #[error("could not create the HTTP client: {0}")]
-    Client(String),
-}
 
 /// What the server answered to a successful interaction.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,14 +41,6 @@ pub struct FhirResponse {
     pub etag: Option<String>,
     /// The body: the resource, a Bundle (search, transaction-response), or `None` when empty.
     pub body: Option<Value>,
-}
-
-/// Authentication, ready to use: SMART settings become a token cache.
-#[derive(Debug)]
-enum Credentials {
-    None,
-    Header(HeaderValue),
-    Smart(Box<SmartAuth>),
 }
 
 /// A client for one FHIR server. Cheap to share behind an `Arc`; calls may run concurrently.
@@ -165,25 +98,7 @@ impl FhirClient {
         if timeout.is_zero() {
             return Err(FhirSetupError::ZeroTimeout);
         }
-        let sensitive = |value: String, what: &'static str| {
-            let mut header =
-                HeaderValue::from_str(&value).map_err(|_| FhirSetupError::BadCredential(what))?;
-            header.set_sensitive(true);
-            Ok::<_, FhirSetupError>(header)
-        };
-        let credentials = match auth {
-            FhirAuth::None => Credentials::None,
-            FhirAuth::Bearer { token } => {
-                Credentials::Header(sensitive(format!("Bearer {token}"), "bearer")?)
-            }
-            FhirAuth::Basic { username, password } => {
-                use base64::Engine as _;
-                let pair = base64::engine::general_purpose::STANDARD
-                    .encode(format!("{username}:{password}"));
-                Credentials::Header(sensitive(format!("Basic {pair}"), "basic")?)
-            }
-            FhirAuth::Smart(settings) => Credentials::Smart(Box::new(SmartAuth::new(settings)?)),
-        };
+        let credentials = Credentials::new(auth)?;
         Ok(FhirClient {
             http,
             base,
@@ -303,7 +218,10 @@ impl FhirClient {
             if let Some(condition) = &if_none_exist {
                 request = request.header("if-none-exist", condition.clone());
             }
-            let (request, token) = self.authorize(request).await?;
+            let (request, token) = self
+                .credentials
+                .authorize(request, &self.http, &self.base, self.timeout)
+                .await?;
             let response = request
                 .send()
                 .await
@@ -317,31 +235,6 @@ impl FhirClient {
                 continue;
             }
             return self.finish(response).await;
-        }
-    }
-
-    /// Adds the `Authorization` header; returns the SMART token used, to forget it on a 401.
-    async fn authorize(
-        &self,
-        request: RequestBuilder,
-    ) -> Result<(RequestBuilder, Option<String>), FhirError> {
-        match &self.credentials {
-            Credentials::None => Ok((request, None)),
-            Credentials::Header(value) => Ok((request.header(AUTHORIZATION, value.clone()), None)),
-            Credentials::Smart(smart) => {
-                let token = smart
-                    .access_token(&self.http, &self.base, self.timeout)
-                    .await?;
-                let mut value =
-                    HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
-                        FhirError::Auth(crate::fhir::smart::SmartError::Response {
-                            step: "token request",
-                            reason: "the access token is not a valid header value".into(),
-                        })
-                    })?;
-                value.set_sensitive(true);
-                Ok((request.header(AUTHORIZATION, value), Some(token)))
-            }
         }
     }
 
