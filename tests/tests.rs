@@ -48,3 +48,6 @@ mod fhir_convert;
 
 // Every Bundle the converters make validates with the R4 JSON schema, Medplum and fhir.resources (skips without them).
 mod fhir_peers;
+
+// FHIR client, SMART Backend Services, FHIR destination: real FHIR + OAuth servers (skips without them).
+mod fhir_client;

@@ -247,7 +247,7 @@ impl HttpDestination {
 
 /// 408 Request Timeout, 429 Too Many Requests and every 5xx: the server's trouble, or a
 /// request made too early; the same request may succeed later.
-fn is_retryable(status: StatusCode) -> bool {
+pub(crate) fn is_retryable(status: StatusCode) -> bool {
     status == StatusCode::REQUEST_TIMEOUT
         || status == StatusCode::TOO_MANY_REQUESTS
         || status.is_server_error()

@@ -8,12 +8,14 @@
 //! - [`retry`]: [`RetryPolicy`], jittered exponential backoff and the dead-letter point.
 //! - [`mllp`]: [`MllpDestination`], one persistent MLLP connection; the ACK decides.
 //! - [`http`]: [`HttpDestination`], one request per message; the status code decides.
+//! - [`fhir`]: [`FhirDestination`], a FHIR server; the status and OperationOutcome decide.
 //! - [`file`](mod@file): [`FileDestination`], one file per message, written atomically.
 //!
 //! The kinds take plain settings structs that the channel loader fills after validation;
 //! [`Destination`] is the closed enum over them, so the runtime holds one type per queue and
 //! the compiler points at every `match` a new kind must join.
 
+pub mod fhir;
 pub mod file;
 pub mod http;
 pub mod mllp;
@@ -21,6 +23,7 @@ pub mod retry;
 
 use std::time::Duration;
 
+pub use fhir::{FhirDestination, FhirPayload, FhirSettings};
 pub use file::{FileDestination, FileFields, FileSettings, FileSetupError};
 pub use http::{HttpDestination, HttpSettings, HttpSetupError};
 pub use mllp::{MllpDestination, MllpSettings, MllpSetupError};
@@ -97,6 +100,8 @@ pub enum Destination {
     Http(HttpDestination),
     /// A directory.
     File(FileDestination),
+    /// A FHIR server.
+    Fhir(FhirDestination),
 }
 
 impl Destination {
@@ -106,6 +111,7 @@ impl Destination {
         match self {
             Destination::Mllp(mllp) => mllp.send(delivery.payload, delivery.control_id).await,
             Destination::Http(http) => http.send(delivery.payload).await,
+            Destination::Fhir(fhir) => fhir.send(delivery.payload).await,
             Destination::File(file) => {
                 let received = file::format_received(delivery.received_ms);
                 let fields = FileFields {
