@@ -659,7 +659,12 @@ enum Compiled {
 
 /// An error from resolving a script's imports, located at its `import` line when rhai gave no
 /// position (it resolves imports after parsing, without one).
-fn import_error(name: &str, source: &str, err: EvalAltResult, limits: &ScriptLimits) -> ScriptError {
+fn import_error(
+    name: &str,
+    source: &str,
+    err: EvalAltResult,
+    limits: &ScriptLimits,
+) -> ScriptError {
     let error = from_eval(name, err, limits);
     match error {
         ScriptError::Runtime {

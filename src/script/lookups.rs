@@ -221,7 +221,12 @@ mod tests {
     #[test]
     fn a_missing_folder_has_no_tables_and_files_are_read_by_stem() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(Lookups::load(&dir.path().join("nope")).unwrap().names().is_empty());
+        assert!(
+            Lookups::load(&dir.path().join("nope"))
+                .unwrap()
+                .names()
+                .is_empty()
+        );
         std::fs::write(dir.path().join("gender.csv"), "code,value\nF,female\n").unwrap();
         std::fs::write(dir.path().join("notes.txt"), "not a table").unwrap();
         let lookups = Lookups::load(dir.path()).unwrap();

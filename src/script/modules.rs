@@ -57,7 +57,12 @@ impl LibResolver {
         Ok(self.root.join(format!("{name}.rhai")))
     }
 
-    fn load(&self, engine: &Engine, path: &str, pos: Position) -> Result<SharedModule, Box<EvalAltResult>> {
+    fn load(
+        &self,
+        engine: &Engine,
+        path: &str,
+        pos: Position,
+    ) -> Result<SharedModule, Box<EvalAltResult>> {
         let runtime = |text: String| -> Box<EvalAltResult> {
             Box::new(EvalAltResult::ErrorRuntime(Dynamic::from(text), pos))
         };
@@ -102,7 +107,10 @@ impl ModuleResolver for LibResolver {
             }
         });
         if let Some(cycle) = cycle {
-            return Err(Box::new(EvalAltResult::ErrorRuntime(Dynamic::from(cycle), pos)));
+            return Err(Box::new(EvalAltResult::ErrorRuntime(
+                Dynamic::from(cycle),
+                pos,
+            )));
         }
         let loaded = self.load(engine, path, pos);
         RESOLVING.with(|r| {

@@ -96,7 +96,8 @@ impl Transform {
                 Ok(TransformOutcome::Continue)
             }
             (TransformOutcome::Continue, Payload::Json(_)) => {
-                Err(self.unusable("the script turned `msg` into JSON, which this caller cannot take"))
+                Err(self
+                    .unusable("the script turned `msg` into JSON, which this caller cannot take"))
             }
             (dropped, _) => Ok(dropped),
         }

@@ -14,8 +14,8 @@ type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
 
 pub(super) fn register(engine: &mut Engine) {
     engine.register_fn("parse_json", |text: &str| -> RhaiResult<Dynamic> {
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| format!("parse_json: not valid JSON: {e}"))?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| format!("parse_json: not valid JSON: {e}"))?;
         Ok(to_dynamic(&value))
     });
     engine.register_fn("to_json", |value: Dynamic| -> RhaiResult<String> {
@@ -54,7 +54,9 @@ pub(crate) fn from_dynamic(value: &Dynamic) -> Result<Value, String> {
 
 fn convert(value: &Dynamic, depth: usize) -> Result<Value, String> {
     if depth > MAX_JSON_DEPTH {
-        return Err(format!("the value is nested deeper than {MAX_JSON_DEPTH} levels"));
+        return Err(format!(
+            "the value is nested deeper than {MAX_JSON_DEPTH} levels"
+        ));
     }
     if value.is_unit() {
         return Ok(Value::Null);

@@ -17,10 +17,9 @@ pub(super) fn register(engine: &mut Engine, env: &ScriptEnv) {
         find(&tables, table, code, None)
     });
     let tables = Arc::clone(&env.lookups);
-    engine.register_fn(
-        "lookup",
-        move |table: &str, code: &str, column: &str| find(&tables, table, code, Some(column)),
-    );
+    engine.register_fn("lookup", move |table: &str, code: &str, column: &str| {
+        find(&tables, table, code, Some(column))
+    });
 }
 
 fn find(lookups: &Lookups, table: &str, code: &str, column: Option<&str>) -> RhaiResult<Dynamic> {

@@ -92,8 +92,7 @@ fn remove(msg: &mut MessageBuf, path: &str) -> RhaiResult<bool> {
         Err(e) => return Err(format!("msg.remove: {e}").into()),
     };
     if had {
-        msg.set(path, "")
-            .map_err(|e| format!("msg.remove: {e}"))?;
+        msg.set(path, "").map_err(|e| format!("msg.remove: {e}"))?;
     }
     Ok(had)
 }

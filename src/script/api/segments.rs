@@ -46,10 +46,13 @@ pub(super) fn register(engine: &mut Engine) {
     engine.register_fn("segments", segments);
     FuncRegistration::new("add_segment")
         .with_purity(false)
-        .register_into_engine(engine, |msg: &mut MessageBuf, text: &str| -> RhaiResult<()> {
-            msg.push_segment(text)
-                .map_err(|e| format!("msg.add_segment: {e}").into())
-        });
+        .register_into_engine(
+            engine,
+            |msg: &mut MessageBuf, text: &str| -> RhaiResult<()> {
+                msg.push_segment(text)
+                    .map_err(|e| format!("msg.add_segment: {e}").into())
+            },
+        );
     FuncRegistration::new("insert_segment_after")
         .with_purity(false)
         .register_into_engine(
@@ -173,7 +176,12 @@ fn new_message(kind: &str) -> RhaiResult<MessageBuf> {
         msg.set(&format!("MSH-9.{}", i + 1), part).map_err(fail)?;
     }
     // HL7 v2.5 allows 20 characters in MSH-10.
-    let id: String = uuid::Uuid::new_v4().simple().to_string().chars().take(20).collect();
+    let id: String = uuid::Uuid::new_v4()
+        .simple()
+        .to_string()
+        .chars()
+        .take(20)
+        .collect();
     msg.set("MSH-10", &id).map_err(fail)?;
     msg.set("MSH-11", "P").map_err(fail)?;
     msg.set("MSH-12", NEW_MESSAGE_VERSION).map_err(fail)?;
