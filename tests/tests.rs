@@ -33,3 +33,6 @@ mod engine;
 
 // The `ihub` binary as a child: kill -9 under load and restart, python-hl7 mllp_send, promtool, SIGTERM.
 mod engine_process;
+
+// The Rhai script API: README examples, segments, lookups, imports, emit, destination transforms, JSON.
+mod scripts;

@@ -122,8 +122,12 @@ impl Pipeline {
 
         let original = buf.as_bytes().to_vec();
         let scripted = if self.has_scripts() {
-            self.run_scripts(Payload::Hl7(buf.clone()), meta.control_id.clone())
-                .await
+            self.run_scripts(
+                Payload::Hl7(buf.clone()),
+                original.clone(),
+                meta.control_id.clone(),
+            )
+            .await
         } else {
             unscripted(&self.routes, &original)
         };
@@ -156,7 +160,10 @@ impl Pipeline {
             unscripted(&self.routes, &body)
         } else {
             match serde_json::from_slice::<serde_json::Value>(&body) {
-                Ok(value) => self.run_scripts(Payload::Json(value), String::new()).await,
+                Ok(value) => {
+                    self.run_scripts(Payload::Json(value), body.clone(), String::new())
+                        .await
+                }
                 Err(error) => Scripted::Error(format!("the body is not valid JSON: {error}")),
             }
         };
@@ -185,7 +192,12 @@ impl Pipeline {
     }
 
     /// Runs the scripts on the blocking pool: off the reactor, with their own limits.
-    async fn run_scripts(self: &Arc<Self>, original: Payload, control_id: String) -> Scripted {
+    async fn run_scripts(
+        self: &Arc<Self>,
+        original: Payload,
+        received: Vec<u8>,
+        control_id: String,
+    ) -> Scripted {
         let this = Arc::clone(self);
         let task = tokio::task::spawn_blocking(move || {
             run_scripts(
@@ -193,6 +205,7 @@ impl Pipeline {
                 this.transform.as_deref(),
                 &this.routes,
                 original,
+                &received,
                 &control_id,
             )
         });

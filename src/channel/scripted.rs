@@ -55,15 +55,17 @@ pub(crate) struct Child {
     pub dropped_by: Vec<String>,
 }
 
-/// Runs the filter, the channel transform and the destinations' transforms on `original`.
+/// Runs the filter, the channel transform and the destinations' transforms on `original`,
+/// whose bytes as received are `received` (what `send_original` destinations get).
 pub(crate) fn run_scripts(
     filter: Option<&Filter>,
     transform: Option<&Transform>,
     routes: &[Route],
     original: Payload,
+    received: &[u8],
     control_id: &str,
 ) -> Scripted {
-    match try_scripts(filter, transform, routes, original, control_id) {
+    match try_scripts(filter, transform, routes, original, received, control_id) {
         Ok(scripted) => scripted,
         Err(reason) => Scripted::Error(reason),
     }
@@ -74,6 +76,7 @@ fn try_scripts(
     transform: Option<&Transform>,
     routes: &[Route],
     original: Payload,
+    received: &[u8],
     control_id: &str,
 ) -> Result<Scripted, String> {
     if let Some(filter) = filter {
@@ -99,7 +102,7 @@ fn try_scripts(
     let mut children = Vec::new();
     for child in emitted {
         let id = control_id_of(&child);
-        let routed = route(routes, &child, &child, &id)?;
+        let routed = route(routes, &child, &child, None, &id)?;
         children.push(Child {
             message: child,
             deliveries: routed.deliveries,
@@ -113,7 +116,7 @@ fn try_scripts(
             children,
         }),
         TransformOutcome::Continue => {
-            let routed = route(routes, &message, &original, control_id)?;
+            let routed = route(routes, &message, &original, Some(received), control_id)?;
             children.extend(routed.children);
             Ok(Scripted::Continue {
                 transformed: transform.map(|_| message.to_bytes()),
@@ -132,11 +135,13 @@ struct Routed {
     children: Vec<Child>,
 }
 
-/// Runs each destination's transform on `message` (or on `original`, for `send_original`).
+/// Runs each destination's transform on `message` (or on `original`, for `send_original`;
+/// a destination without a transform then gets `received`, the bytes as they came in).
 fn route(
     routes: &[Route],
     message: &Payload,
     original: &Payload,
+    received: Option<&[u8]>,
     control_id: &str,
 ) -> Result<Routed, String> {
     let mut routed = Routed {
@@ -150,7 +155,8 @@ fn route(
         let base = if r.send_original { original } else { message };
         let Some(transform) = &r.transform else {
             let bytes = if r.send_original {
-                original_bytes.get_or_init(|| original.to_bytes())
+                original_bytes
+                    .get_or_init(|| received.map_or_else(|| original.to_bytes(), <[u8]>::to_vec))
             } else {
                 message_bytes.get_or_init(|| message.to_bytes())
             };

@@ -903,6 +903,7 @@ pub(crate) fn slug(name: &str) -> String {
 mod tests {
     use super::*;
     use crate::channel::load::check_text;
+    use crate::script::ScriptLimits;
 
     const SOURCE: &str = "[source]\ntype = \"mllp\"\nlisten = \"127.0.0.1:2575\"\n";
 

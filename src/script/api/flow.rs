@@ -34,7 +34,7 @@ pub(super) fn register(engine: &mut Engine, env: &ScriptEnv) {
             Payload::Json(from_dynamic(&message).map_err(|e| format!("emit: {e}"))?)
         } else {
             return Err(format!(
-                "emit: the value is {}, but emit takes a message (hl7::new, msg) or a map",
+                "emit: the value is {}, but emit takes a message (hl7::message, msg) or a map",
                 message.type_name()
             )
             .into());

@@ -12,7 +12,7 @@ use crate::hl7::{Delimiters, MessageBuf};
 
 type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
 
-/// The HL7 version `hl7::new` writes into MSH-12.
+/// The HL7 version `hl7::message` writes into MSH-12.
 const NEW_MESSAGE_VERSION: &str = "2.5.1";
 
 /// One segment as a script sees it while iterating.
@@ -69,7 +69,8 @@ pub(super) fn register(engine: &mut Engine) {
         );
 
     let mut hl7 = Module::new();
-    hl7.set_native_fn("new", new_message);
+    // `new` is a reserved word in Rhai, so the constructor is `hl7::message`.
+    hl7.set_native_fn("message", new_message);
     hl7.set_native_fn("parse", |text: &str| -> RhaiResult<MessageBuf> {
         MessageBuf::parse(text.as_bytes()).map_err(|e| format!("hl7::parse: {e}").into())
     });
@@ -158,18 +159,19 @@ pub(crate) fn segment_index(msg: &MessageBuf, path: &str) -> Result<Option<usize
         .map(|(i, _)| i))
 }
 
-/// `hl7::new("ADT^A08")`: a new message with MSH filled in: `^~\&` delimiters, MSH-7 now (UTC, `+0000`),
+/// `hl7::message("ADT^A08")`: a new message with MSH filled in: `^~\&` delimiters, MSH-7 now (UTC, `+0000`),
 /// MSH-9 as given, MSH-10 a new random control id, MSH-11 `P`, MSH-12 `2.5.1`.
 fn new_message(kind: &str) -> RhaiResult<MessageBuf> {
     let parts: Vec<&str> = kind.split('^').collect();
     if kind.is_empty() || parts.len() > 3 || parts.iter().any(|p| p.is_empty()) {
         return Err(format!(
-            "hl7::new: `{kind}` is not a message type such as \"ADT^A08\" or \"ORU^R01^ORU_R01\""
+            "hl7::message: `{kind}` is not a message type such as \"ADT^A08\" or \"ORU^R01^ORU_R01\""
         )
         .into());
     }
     let mut msg = MessageBuf::new(Delimiters::default());
-    let fail = |e: crate::hl7::PathError| -> Box<EvalAltResult> { format!("hl7::new: {e}").into() };
+    let fail =
+        |e: crate::hl7::PathError| -> Box<EvalAltResult> { format!("hl7::message: {e}").into() };
     let stamp = crate::hl7::now_timestamp();
     msg.set("MSH-7", &stamp).map_err(fail)?;
     for (i, part) in parts.iter().enumerate() {
