@@ -173,7 +173,10 @@ fn imports_read_scripts_lib_only_and_errors_name_the_module_file() {
     // Climbing out, or a module that does not exist: the import line of the script.
     for (path, expected) in [
         ("../secrets", "cannot import `../secrets`"),
-        ("lib/missing", "cannot import `lib/missing`: cannot read"),
+        (
+            "lib/missing",
+            "cannot import `lib/missing`: there is no file",
+        ),
     ] {
         let source = format!("let a = 1;\nimport \"{path}\" as x;");
         match Transform::from_source(&engine, "s.rhai", &source) {

@@ -35,7 +35,7 @@ pub mod runner;
 mod schema;
 mod scripted;
 mod spec;
-mod suggest;
+pub(crate) mod suggest;
 mod validate;
 mod validate_scripts;
 

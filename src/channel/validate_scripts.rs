@@ -117,6 +117,16 @@ pub(crate) fn transform(
     engine: &Arc<ScriptEngine>,
 ) -> Option<CheckedTransform> {
     if config.script.is_none() && config.mapping.is_none() {
+        // A misspelt key was reported and cut out already: that is the problem to fix.
+        let reported = at.as_ref().is_some_and(|span| {
+            let line = cx.at(span.clone(), Severity::Error, "").line;
+            cx.diagnostics
+                .iter()
+                .any(|d| d.is_error() && d.line == line)
+        });
+        if reported {
+            return None;
+        }
         let message = format!("{label} needs `script`, `mapping`, or both");
         let help = "e.g. script = \"scripts/normalize.rhai\"";
         match at {

@@ -68,8 +68,22 @@ impl LibResolver {
         };
         let file = self.file_for(path).map_err(runtime)?;
         let shown = file.display().to_string();
-        let source = std::fs::read_to_string(&file)
-            .map_err(|e| runtime(format!("cannot import `{path}`: cannot read {shown}: {e}")))?;
+        let source = match std::fs::read_to_string(&file) {
+            Ok(source) => source,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(runtime(format!(
+                    "cannot import `{path}`: there is no file {shown}{}",
+                    self.nearby(path)
+                        .map(|hit| format!(" (did you mean \"{hit}\"?)"))
+                        .unwrap_or_default()
+                )));
+            }
+            Err(e) => {
+                return Err(runtime(format!(
+                    "cannot import `{path}`: cannot read {shown}: {e}"
+                )));
+            }
+        };
         let mut ast = engine.compile(&source).map_err(|e| {
             Box::new(EvalAltResult::ErrorInModule(
                 shown.clone(),
@@ -83,6 +97,23 @@ impl LibResolver {
         module.set_id(shown.as_str());
         module.build_index();
         Ok(Arc::new(module))
+    }
+}
+
+impl LibResolver {
+    /// The import path of the module in `lib/` whose name is closest to `path`'s.
+    fn nearby(&self, path: &str) -> Option<String> {
+        let entries = std::fs::read_dir(self.root.join(LIB_PREFIX)).ok()?;
+        let mut names: Vec<String> = entries
+            .filter_map(Result::ok)
+            .filter_map(|e| {
+                let name = e.file_name().to_str()?.strip_suffix(".rhai")?.to_string();
+                Some(format!("{LIB_PREFIX}{name}"))
+            })
+            .collect();
+        names.sort();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        crate::channel::suggest::did_you_mean(path, &refs).map(str::to_string)
     }
 }
 
