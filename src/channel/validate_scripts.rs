@@ -137,23 +137,15 @@ pub(crate) fn transform(
         }
         return None;
     }
-    let script_path = match &config.script {
-        Some(s) => Some(script(cx, s, engine)),
-        None => None,
-    };
-    let mapping = match &config.mapping {
-        Some(m) => Some(existing_file(cx, m, "mapping")),
-        None => None,
-    };
+    let script_path = config.script.as_ref().map(|s| script(cx, s, engine));
+    let mapping = config
+        .mapping
+        .as_ref()
+        .map(|m| existing_file(cx, m, "mapping"));
+    // A key that was given but failed fails the whole transform.
     Some(CheckedTransform {
-        script: match script_path {
-            Some(p) => Some(p?),
-            None => None,
-        },
-        mapping: match mapping {
-            Some(p) => Some(p?),
-            None => None,
-        },
+        script: script_path.map_or(Some(None), |p| p.map(Some))?,
+        mapping: mapping.map_or(Some(None), |p| p.map(Some))?,
     })
 }
 

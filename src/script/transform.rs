@@ -186,7 +186,7 @@ mod tests {
     use std::io::Write;
 
     use super::*;
-    use crate::script::{Filter, ScriptLimits, spawn_script_thread};
+    use crate::script::{ScriptLimits, spawn_script_thread};
 
     const ADT: &[u8] = b"MSH|^~\\&|REG|HOSP|EHR|HOSP|20240101||ADT^A01|C1|P|2.5.1\rPID|1||123^^^HOSP^MR||DOE^JANE\r";
 
