@@ -451,3 +451,46 @@ fn log_lines_and_emit_in_a_filter() {
     assert_eq!(t.apply(&mut copy).unwrap(), TransformOutcome::Continue);
     assert_eq!(copy, msg);
 }
+
+#[test]
+fn hot_reload_watches_scripts_modules_tables_and_mappings() {
+    let spec = ihub::channel::load_channel_file(Path::new("channels/lab_results.toml")).unwrap();
+    let watched = spec.watched_files();
+    for expected in [
+        "scripts/stamp_facility.rhai",
+        "scripts/ehr_notes.rhai",
+        "scripts/lib/dates.rhai",
+        "scripts/lookups/gender.csv",
+    ] {
+        assert!(
+            watched.iter().any(|p| p == Path::new(expected)),
+            "{expected} not in {watched:?}"
+        );
+    }
+    assert_eq!(
+        spec.destinations[1].transform.as_deref(),
+        Some(Path::new("scripts/ehr_notes.rhai"))
+    );
+    assert_eq!(spec.destinations[0].transform, None);
+    assert_eq!(spec.mapping, None);
+}
+
+#[test]
+fn the_example_scripts_do_what_their_comments_say() {
+    let engine = repo_engine();
+    let oru = MessageBuf::parse(
+        b"MSH|^~\\&|LAB|L|EHR|E|20240101||ORU^R01|R1|P|2.5.1\rPID|1||123||DOE^JANE||19580923|F\rOBR|1\rOBX|1|NM|GLU||9|||H\rOBX|2|NM|NA||140|||N\r",
+    )
+    .unwrap();
+    let notes = Transform::from_file(&engine, "scripts/ehr_notes.rhai").unwrap();
+    let mut msg = oru.clone();
+    notes.apply(&mut msg).unwrap();
+    assert_eq!(msg.get("NTE-3").unwrap().text(), "abnormal result (H)");
+    assert_eq!(msg.get("ZPD-1").unwrap().text(), "female");
+    // One OBR: nothing to split, the message goes on unchanged.
+    let split = Transform::from_file(&engine, "scripts/split_by_obr.rhai").unwrap();
+    let run = split.run(Payload::Hl7(oru.clone()), "R1".into()).unwrap();
+    assert_eq!(run.outcome, TransformOutcome::Continue);
+    assert!(run.emitted.is_empty());
+    assert_eq!(run.message, Payload::Hl7(oru));
+}
