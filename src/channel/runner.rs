@@ -2,7 +2,7 @@
 //!
 //! parse → duplicate check → filter → transform → destination transforms → **store
 //! (durable)** → answer. Messages emitted by scripts are stored as messages of their own, and
-//! the answer waits for them too (see [`scripted`](super::scripted) for the semantics).
+//! the answer waits for them too (see `channel/scripted.rs` for the semantics).
 //!
 //! The answer (HL7 ACK, HTTP status, file move) is decided here but given by the source only
 //! after [`Pipeline::receive`] returns, and that happens only after the store has made the

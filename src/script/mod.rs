@@ -26,7 +26,8 @@
 //! ```
 //!
 //! # Layout
-//! - `engine`: [`ScriptEngine`] and [`ScriptLimits`], the per-run budgets, script threads.
+//! - `engine`: [`ScriptEngine`] and [`ScriptLimits`], the per-run budgets.
+//! - `threads`: script threads with a large stack.
 //! - `env`: [`ScriptEnv`], what a channel's scripts share (lookup tables, the import folder).
 //! - `api`: what scripts may call; `api/mod.rs` is the one registration point.
 //! - `lookups`: [`Lookups`], the CSV code tables. `modules`: the `import` resolver.
@@ -42,15 +43,14 @@ mod filter;
 mod lookups;
 mod modules;
 mod payload;
+mod threads;
 mod transform;
 
-pub use engine::{
-    SCRIPT_THREAD_STACK_BYTES, ScriptEngine, ScriptLimits, run_on_script_thread,
-    spawn_script_thread,
-};
+pub use engine::{ScriptEngine, ScriptLimits};
 pub use env::{LIB_PREFIX, LOOKUPS_DIR, SCRIPTS_DIR, ScriptEnv};
 pub use error::{FILTER_NAME, ScriptError};
 pub use filter::Filter;
 pub use lookups::{LookupTable, Lookups, parse_table};
 pub use payload::Payload;
+pub use threads::{SCRIPT_THREAD_STACK_BYTES, run_on_script_thread, spawn_script_thread};
 pub use transform::{Transform, TransformOutcome, TransformRun};
