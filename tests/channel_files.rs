@@ -333,3 +333,184 @@ fn the_reference_in_channels_readme_uses_only_real_keys() {
         );
     }
 }
+
+/// Checks `value` against `schema` (the subset of JSON Schema that schemars emits: `type`,
+/// `properties`, `required`, `additionalProperties`, `enum`, `const`, `oneOf`/`anyOf`/`allOf`,
+/// `$ref` into `definitions`/`$defs`, `items`, `minimum`/`maximum`, `format` ignored) and
+/// returns every problem, as `path: what`.
+fn schema_problems(
+    root: &serde_json::Value,
+    schema: &serde_json::Value,
+    value: &serde_json::Value,
+    path: &str,
+) -> Vec<String> {
+    use serde_json::Value;
+    let mut problems = Vec::new();
+    let Some(schema) = schema.as_object() else {
+        return problems; // `true`
+    };
+    if let Some(Value::String(reference)) = schema.get("$ref") {
+        let name = reference.rsplit('/').next().unwrap();
+        let target = root
+            .get("definitions")
+            .or_else(|| root.get("$defs"))
+            .and_then(|d| d.get(name))
+            .unwrap_or_else(|| panic!("unresolved {reference}"));
+        problems.extend(schema_problems(root, target, value, path));
+    }
+    if let Some(types) = schema.get("type") {
+        let names: Vec<&str> = match types {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        let fits = names.iter().any(|t| match *t {
+            "object" => value.is_object(),
+            "array" => value.is_array(),
+            "string" => value.is_string(),
+            "boolean" => value.is_boolean(),
+            "integer" => value.is_i64() || value.is_u64(),
+            "number" => value.is_number(),
+            "null" => value.is_null(),
+            _ => false,
+        });
+        if !fits {
+            problems.push(format!("{path}: expected {names:?}, found {value}"));
+            return problems;
+        }
+    }
+    if let Some(Value::Array(allowed)) = schema.get("enum")
+        && !allowed.contains(value)
+    {
+        problems.push(format!("{path}: {value} is not one of {allowed:?}"));
+    }
+    if let Some(expected) = schema.get("const")
+        && expected != value
+    {
+        problems.push(format!("{path}: expected {expected}, found {value}"));
+    }
+    if let Some(n) = value.as_f64() {
+        if let Some(min) = schema.get("minimum").and_then(Value::as_f64)
+            && n < min
+        {
+            problems.push(format!("{path}: {n} is below the minimum {min}"));
+        }
+        if let Some(max) = schema.get("maximum").and_then(Value::as_f64)
+            && n > max
+        {
+            problems.push(format!("{path}: {n} is above the maximum {max}"));
+        }
+    }
+    for (key, mode) in [("oneOf", 1usize), ("anyOf", 0)] {
+        if let Some(Value::Array(options)) = schema.get(key) {
+            let results: Vec<Vec<String>> = options
+                .iter()
+                .map(|o| schema_problems(root, o, value, path))
+                .collect();
+            let passing = results.iter().filter(|r| r.is_empty()).count();
+            let ok = if mode == 1 {
+                passing == 1
+            } else {
+                passing >= 1
+            };
+            if !ok {
+                problems.push(format!("{path}: {passing} of the {key} alternatives match"));
+                // The closest alternative says what is wrong (as an editor shows it).
+                // An alternative of another type (`null` for an optional table) is the farthest.
+                let wrong_type = format!("{path}: expected [");
+                let closest = results
+                    .into_iter()
+                    .min_by_key(|r| (r.iter().any(|p| p.starts_with(&wrong_type)), r.len()));
+                if let Some(closest) = closest {
+                    problems.extend(closest);
+                }
+            }
+        }
+    }
+    if let Some(Value::Array(all)) = schema.get("allOf") {
+        for s in all {
+            problems.extend(schema_problems(root, s, value, path));
+        }
+    }
+    if let Some(object) = value.as_object() {
+        let properties = schema.get("properties").and_then(Value::as_object);
+        if let Some(Value::Array(required)) = schema.get("required") {
+            for key in required.iter().filter_map(Value::as_str) {
+                if !object.contains_key(key) {
+                    problems.push(format!("{path}: missing `{key}`"));
+                }
+            }
+        }
+        for (key, v) in object {
+            let sub = format!("{path}.{key}");
+            match properties.and_then(|p| p.get(key)) {
+                Some(s) => problems.extend(schema_problems(root, s, v, &sub)),
+                None => match schema.get("additionalProperties") {
+                    Some(Value::Bool(false)) => problems.push(format!("{sub}: unknown key")),
+                    Some(s @ Value::Object(_)) => {
+                        problems.extend(schema_problems(root, s, v, &sub));
+                    }
+                    _ => {}
+                },
+            }
+        }
+    }
+    if let (Some(items), Some(array)) = (schema.get("items"), value.as_array()) {
+        for (i, v) in array.iter().enumerate() {
+            problems.extend(schema_problems(root, items, v, &format!("{path}[{i}]")));
+        }
+    }
+    problems
+}
+
+/// A channel file as the JSON value a TOML editor checks against the schema.
+fn as_json(file: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(file).unwrap();
+    let value: toml::Value = toml::from_str(&text).unwrap();
+    serde_json::to_value(value).unwrap()
+}
+
+#[test]
+fn every_sample_and_valid_fixture_matches_the_schema_and_mistakes_do_not() {
+    let schema = ihub::channel::channel_schema();
+    let mut files = channel_files(Path::new("channels")).unwrap();
+    files.extend(channel_files(&Path::new(FIXTURES).join("valid")).unwrap());
+    assert!(files.len() >= 5);
+    for file in &files {
+        let problems = schema_problems(&schema, &schema, &as_json(file), "$");
+        assert!(problems.is_empty(), "{}: {problems:#?}", file.display());
+    }
+    // The checker can fail: mistakes the loader rejects, the schema rejects too.
+    for (file, expected) in [
+        ("unknown_retry_key.toml", "unknown key"),
+        ("unknown_source_type.toml", "alternatives match"),
+        (
+            "destination_transform_mistakes.toml",
+            ".scirpt: unknown key",
+        ),
+        ("limits_too_high.toml", "above the maximum"),
+        ("wrong_types.toml", "expected"),
+    ] {
+        let path = Path::new(FIXTURES).join("invalid").join(file);
+        let problems = schema_problems(&schema, &schema, &as_json(&path), "$");
+        assert!(
+            problems.iter().any(|p| p.contains(expected)),
+            "{file}: {problems:#?}"
+        );
+    }
+}
+
+#[test]
+fn ihub_schema_prints_the_schema() {
+    let out = Command::new(env!("CARGO_BIN_EXE_ihub"))
+        .arg("schema")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(printed, ihub::channel::channel_schema());
+    assert_eq!(
+        printed["$schema"],
+        "http://json-schema.org/draft-07/schema#"
+    );
+}

@@ -723,3 +723,74 @@ directory = "{{dir}}/out"
     );
     engine.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn split_messages_and_destination_transforms_reach_the_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let channel_script = dir.path().join("split.rhai");
+    std::fs::write(
+        &channel_script,
+        "for obx in msg.segments(\"OBX\") {\n  let part = hl7::parse(msg.to_string());\n  part.set(\"MSH-10\", `${msg.control_id}-${obx.index}`);\n  emit(part);\n}\ndrop(\"split\");\n",
+    )
+    .unwrap();
+    let only_first = dir.path().join("only_first.rhai");
+    std::fs::write(
+        &only_first,
+        "if !msg.control_id.ends_with(\"-1\") { drop(\"only the first part\"); }\nmsg.set(\"MSH-5\", \"FIRST\");\n",
+    )
+    .unwrap();
+    let text = format!(
+        r#"
+[source]
+type = "mllp"
+listen = "127.0.0.1:0"
+[transform]
+script = "{split}"
+[[destination]]
+name = "all"
+type = "file"
+directory = "{{dir}}/all"
+filename = "{{control_id}}.hl7"
+[[destination]]
+name = "first"
+type = "file"
+directory = "{{dir}}/first"
+filename = "{{control_id}}.hl7"
+transform = {{ script = "{first}" }}
+"#,
+        split = channel_script.display(),
+        first = only_first.display()
+    );
+    let engine = TestEngine::start(&[("split", &text)]).await;
+    let addr = engine.addr("split").await;
+    let two_results = message("SPL1", "ORU^R01") + "OBX|2|NM|K^Potassium||4.1|mmol/L\r";
+    assert_eq!(
+        msa(&send(addr, &two_results).await),
+        ("AA".into(), "SPL1".into())
+    );
+    wait_for(
+        "both parts in all/, one in first/",
+        Duration::from_secs(10),
+        || files_in(&engine.path("all")).len() == 2 && files_in(&engine.path("first")).len() == 1,
+    )
+    .await;
+    let first = std::fs::read_to_string(engine.path("first/SPL1-1.hl7")).unwrap();
+    assert_eq!(
+        Message::parse(first.as_bytes())
+            .unwrap()
+            .get("MSH-5")
+            .unwrap()
+            .text(),
+        "FIRST"
+    );
+    let all = std::fs::read_to_string(engine.path("all/SPL1-2.hl7")).unwrap();
+    assert_eq!(
+        Message::parse(all.as_bytes())
+            .unwrap()
+            .get("MSH-5")
+            .unwrap()
+            .text(),
+        "EHR"
+    );
+    engine.stop().await;
+}

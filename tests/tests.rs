@@ -51,3 +51,6 @@ mod fhir_peers;
 
 // FHIR client, SMART Backend Services, FHIR destination: real FHIR + OAuth servers (skips without them).
 mod fhir_client;
+
+// The Rhai script API: README examples, segments, lookups, imports, emit, destination transforms, JSON.
+mod scripts;

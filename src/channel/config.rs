@@ -15,6 +15,7 @@
 use std::collections::BTreeMap;
 use std::num::{NonZeroU32, NonZeroU64};
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -86,7 +87,8 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
 /// A whole channel file. Assembled by the loader table by table (so one bad table does not
 /// hide the problems of the next); a section that could not be read is `None` and has its
 /// diagnostics.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct ChannelConfig {
     /// Optional. Free text shown in the API and dashboard. Default: empty.
     pub description: Option<String>,
@@ -97,9 +99,11 @@ pub struct ChannelConfig {
     /// acknowledged is ever lost). `"interval"`: acknowledge once written, sync at most every
     /// `flush_interval_ms` (faster; a crash may lose that much acknowledged traffic).
     /// Default: `"sync"`.
+    #[schemars(with = "Option<DurabilityMode>")]
     pub durability: Option<Spanned<DurabilityMode>>,
     /// Optional, with `durability = "interval"` only. Milliseconds between syncs, 1 to
     /// 10000. Default: 50.
+    #[schemars(with = "Option<NonZeroU64>")]
     pub flush_interval_ms: Option<Spanned<NonZeroU64>>,
     /// Optional. `[duplicates]`: duplicate control-id detection.
     pub duplicates: Option<DuplicatesConfig>,
@@ -108,17 +112,19 @@ pub struct ChannelConfig {
     /// Optional. `[limits]`: sandbox limits for the filter and transform.
     pub limits: Option<LimitsConfig>,
     /// Required. `[source]`: where messages come from.
+    #[schemars(with = "Option<SourceConfig>")]
     pub source: Option<Spanned<SourceConfig>>,
     /// Optional. `[filter]`: which messages to accept. Default: all.
     pub filter: Option<FilterConfig>,
     /// Optional. `[transform]`: how to change them. Default: unchanged.
     pub transform: Option<TransformConfig>,
     /// `[[destination]]`, in file order: where messages go. None at all is a warning.
+    #[schemars(with = "Vec<DestinationConfig>")]
     pub destination: Vec<Spanned<DestinationConfig>>,
 }
 
 /// `durability`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DurabilityMode {
     /// ACK after the disk sync.
@@ -129,49 +135,70 @@ pub enum DurabilityMode {
 
 /// `[duplicates]`: a message whose control id (MSH-10) was seen on this channel within the
 /// window is stored as a duplicate and not delivered again.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DuplicatesConfig {
     /// Optional. How far back to look, in seconds; `0` turns detection off. Default: 3600.
     pub window_secs: Option<u64>,
     /// Optional. `"ack"`: answer AA/CA again (the sender is satisfied, nothing is delivered
     /// twice). `"reject"`: answer AR/CR. Default: `"ack"`.
+    #[schemars(with = "Option<DuplicateAction>")]
     pub action: Option<Spanned<DuplicateAction>>,
 }
 
 /// `[prune]`: how long a channel's messages are kept. `0` means "no limit" for each key.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PruneConfig {
     /// Optional. Days to keep messages (except errors). Default: 30.
+    #[schemars(with = "Option<u32>")]
     pub keep_days: Option<Spanned<u32>>,
     /// Optional. Most messages to keep; the oldest go first. Default: 0 (no limit).
     pub keep_messages: Option<u64>,
     /// Optional. Days to keep messages in ERROR. Default: 90.
+    #[schemars(with = "Option<u32>")]
     pub keep_error_days: Option<Spanned<u32>>,
 }
 
-/// `[limits]`: what one run of the filter or the transform may use. Each is at least 1
-/// (the script engine would read 0 as "unlimited"). The defaults are those of
-/// [`ScriptLimits::default`](crate::script::ScriptLimits).
-#[derive(Debug, Clone, Default, Deserialize)]
+/// `[limits]`: what one run of the filter or of a transform script may use. Each is at least
+/// 1 (the script engine would read 0 as "unlimited") and at most the maximum given, so that
+/// one channel's script cannot hold a worker for minutes or fill the memory. The defaults are
+/// those of [`ScriptLimits::default`](crate::script::ScriptLimits).
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsConfig {
-    /// Optional. Script operations per run. Default: 1000000.
-    pub max_operations: Option<NonZeroU64>,
-    /// Optional. Wall-clock milliseconds per run. Default: 1000.
-    pub timeout_ms: Option<NonZeroU64>,
-    /// Optional. Longest string a script may build, in bytes. Default: 1048576 (1 MiB).
-    pub max_string_bytes: Option<NonZeroU64>,
-    /// Optional. Most elements in one array a script builds (nested ones counted).
-    /// Default: 100000.
-    pub max_array_len: Option<NonZeroU64>,
-    /// Optional. Most entries in one object map a script builds (nested ones counted).
-    /// Default: 100000.
-    pub max_map_len: Option<NonZeroU64>,
-    /// Optional. Deepest nesting of script function calls. Default: 64.
-    pub max_call_depth: Option<NonZeroU64>,
+    /// Optional. Script operations per run, 1 to 1000000000. Default: 1000000.
+    #[schemars(with = "Option<NonZeroU64>", range(max = 1_000_000_000))]
+    pub max_operations: Option<Spanned<NonZeroU64>>,
+    /// Optional. Wall-clock milliseconds per run, 1 to 60000. Default: 1000.
+    #[schemars(with = "Option<NonZeroU64>", range(max = 60_000))]
+    pub timeout_ms: Option<Spanned<NonZeroU64>>,
+    /// Optional. Longest string a script may build, in bytes, 1 to 268435456 (256 MiB).
+    /// Default: 1048576 (1 MiB).
+    #[schemars(with = "Option<NonZeroU64>", range(max = 268_435_456))]
+    pub max_string_bytes: Option<Spanned<NonZeroU64>>,
+    /// Optional. Most elements in one array a script builds (nested ones counted), 1 to
+    /// 10000000. Default: 100000.
+    #[schemars(with = "Option<NonZeroU64>", range(max = 10_000_000))]
+    pub max_array_len: Option<Spanned<NonZeroU64>>,
+    /// Optional. Most entries in one object map a script builds (nested ones counted), 1 to
+    /// 10000000. Default: 100000.
+    #[schemars(with = "Option<NonZeroU64>", range(max = 10_000_000))]
+    pub max_map_len: Option<Spanned<NonZeroU64>>,
+    /// Optional. Deepest nesting of script function calls, 1 to 256. Default: 64.
+    #[schemars(with = "Option<NonZeroU64>", range(max = 256))]
+    pub max_call_depth: Option<Spanned<NonZeroU64>>,
 }
+
+/// The largest value each `[limits]` key accepts, in the order of [`LimitsConfig`]'s fields.
+pub const LIMIT_MAXIMA: &[(&str, u64)] = &[
+    ("max_operations", 1_000_000_000),
+    ("timeout_ms", 60_000),
+    ("max_string_bytes", 268_435_456),
+    ("max_array_len", 10_000_000),
+    ("max_map_len", 10_000_000),
+    ("max_call_depth", 256),
+];
 
 /// `[source]`, selected by `type`.
 #[derive(Debug, Clone)]
@@ -190,11 +217,12 @@ impl SourceConfig {
 }
 
 /// `[source] type = "mllp"`: an MLLP (HL7 over TCP) listener.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MllpSourceConfig {
     /// Required. `IP:PORT` to listen on, e.g. `"127.0.0.1:2575"` (this machine only) or
     /// `"0.0.0.0:2575"` (all interfaces). No two channels may share one.
+    #[schemars(with = "String")]
     pub listen: Spanned<String>,
     /// Optional. `"original"` (AA/AE/AR) or `"enhanced"` (CA/CE/CR). Sent only after the
     /// message is stored. Default: `"original"`.
@@ -214,63 +242,79 @@ pub struct MllpSourceConfig {
 }
 
 /// `tls = { cert, key, client_ca }` of a listener. Paths to PEM files.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServerTlsConfig {
     /// Required. The certificate chain, e.g. `"certs/server.crt"`.
+    #[schemars(with = "String")]
     pub cert: Spanned<String>,
     /// Required. The private key, e.g. `"certs/server.key"`.
+    #[schemars(with = "String")]
     pub key: Spanned<String>,
     /// Optional. CA certificates that client certificates must chain to; setting it
     /// requires every client to present one (mutual TLS). Default: none.
+    #[schemars(with = "Option<String>")]
     pub client_ca: Option<Spanned<String>>,
 }
 
 /// `[source] type = "http"`: an HTTP listener; each POST to `path` is one message.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HttpSourceConfig {
     /// Required. `IP:PORT` to listen on, e.g. `"127.0.0.1:8081"`.
+    #[schemars(with = "String")]
     pub listen: Spanned<String>,
     /// Optional. The URL path that takes messages. Default: `"/"`.
+    #[schemars(with = "Option<String>")]
     pub path: Option<Spanned<String>>,
     /// Optional. Largest request body in bytes. Default: 16777216 (16 MiB).
     pub max_body_bytes: Option<NonZeroU64>,
 }
 
 /// `[source] type = "file"`: a directory polled for files.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FileSourceConfig {
     /// Required. The directory to poll, e.g. `"in/lab"`.
+    #[schemars(with = "String")]
     pub directory: Spanned<String>,
     /// Optional. Which file names to pick up; `*` and `?` are wildcards. Default: `"*.hl7"`.
+    #[schemars(with = "Option<String>")]
     pub glob: Option<Spanned<String>>,
     /// Optional. Seconds between polls. Default: 1.
     pub poll_interval_secs: Option<NonZeroU64>,
     /// Optional. Where a file goes once stored. Default: `"<directory>/done"`.
+    #[schemars(with = "Option<String>")]
     pub done_directory: Option<Spanned<String>>,
     /// Optional. Where an unreadable file goes. Default: `"<directory>/error"`.
+    #[schemars(with = "Option<String>")]
     pub error_directory: Option<Spanned<String>>,
 }
 
 /// `[filter]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FilterConfig {
     /// Required. A Rhai expression over `msg`; a message is delivered when it is `true`,
     /// and stored as FILTERED (and still answered AA) when `false`.
     /// E.g. `'msg.type == "ORU"'`.
+    #[schemars(with = "String")]
     pub accept: Spanned<String>,
 }
 
-/// `[transform]`.
-#[derive(Debug, Clone, Deserialize)]
+/// `[transform]` of the channel, and `transform = { .. }` of a `[[destination]]`: a script, a
+/// field mapping, or both (the mapping first). At least one is required.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransformConfig {
-    /// Required. A Rhai script that changes `msg` in place, relative to the working
-    /// directory. E.g. `"scripts/stamp_facility.rhai"`.
-    pub script: Spanned<String>,
+    /// Optional. A Rhai script that changes `msg` in place, drops it or emits more messages,
+    /// relative to the working directory. E.g. `"scripts/stamp_facility.rhai"`.
+    #[schemars(with = "Option<String>")]
+    pub script: Option<Spanned<String>>,
+    /// Optional. A field mapping file, relative to the working directory.
+    /// E.g. `"mappings/patient.toml"`.
+    #[schemars(with = "Option<String>")]
+    pub mapping: Option<Spanned<String>>,
 }
 
 /// One `[[destination]]`: the keys every kind has, plus the kind selected by `type`.
@@ -283,27 +327,35 @@ pub struct DestinationConfig {
 }
 
 /// The keys of a `[[destination]]` that do not depend on its `type`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DestinationCommonConfig {
     /// Required. Unique in the channel, `[a-z0-9_-]+`, e.g. `"archive"`. Names the queue,
     /// and appears in logs, metrics and the API.
+    #[schemars(with = "String")]
     pub name: Spanned<String>,
     /// Optional. `{ attempts, initial_backoff_secs, max_backoff_secs }`.
     /// Default: `{ attempts = 5, initial_backoff_secs = 1, max_backoff_secs = 60 }`.
+    #[schemars(with = "Option<RetryConfig>")]
     pub retry: Option<Spanned<RetryConfig>>,
     /// Optional. Deliver in arrival order: a message waits until the one before it is sent
     /// or has failed for good. Default: `true`.
     pub ordered: Option<bool>,
     /// Optional. Send the message as received instead of the transformed one.
     /// Default: `false`.
+    #[schemars(with = "Option<bool>")]
     pub send_original: Option<Spanned<bool>>,
+    /// Optional. `{ script, mapping }`: a transform for this destination only, run after the
+    /// channel's `[transform]` (on the original with `send_original = true`); its `drop()`
+    /// means this destination does not get the message. Default: none.
+    #[schemars(with = "Option<TransformConfig>")]
+    pub transform: Option<Spanned<TransformConfig>>,
 }
 
 /// `retry = { attempts, initial_backoff_secs, max_backoff_secs }`: exponential backoff with
 /// jitter, doubling from the initial wait up to the maximum; after the last attempt the
 /// message is ERROR (it can be replayed).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RetryConfig {
     /// Optional. Attempts in all, the first included; at least 1. Default: 5.
@@ -331,10 +383,11 @@ impl DestinationKindConfig {
 }
 
 /// `type = "mllp"`: an MLLP receiver.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MllpDestinationConfig {
     /// Required. `HOST:PORT`, e.g. `"lab.example.org:6661"` or `"127.0.0.1:6661"`.
+    #[schemars(with = "String")]
     pub endpoint: Spanned<String>,
     /// Optional. `{ ca, cert, key, server_name }`: TLS. Default: plain TCP.
     pub tls: Option<ClientTlsConfig>,
@@ -346,45 +399,54 @@ pub struct MllpDestinationConfig {
 }
 
 /// `tls = { ca, cert, key, server_name }` of an outbound connection. Paths to PEM files.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientTlsConfig {
     /// Required. CA certificates the server's certificate must chain to.
+    #[schemars(with = "String")]
     pub ca: Spanned<String>,
     /// Optional, with `key`. Our certificate, for servers that require mutual TLS.
+    #[schemars(with = "Option<String>")]
     pub cert: Option<Spanned<String>>,
     /// Optional, with `cert`. Our private key.
+    #[schemars(with = "Option<String>")]
     pub key: Option<Spanned<String>>,
     /// Optional. The name to check in the server's certificate. Default: the endpoint host.
+    #[schemars(with = "Option<String>")]
     pub server_name: Option<Spanned<String>>,
 }
 
 /// `type = "http"`: an HTTP endpoint; 2xx is success, 408/429/5xx/timeouts are retried,
 /// any other status marks the message ERROR.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HttpDestinationConfig {
     /// Required. An `http://` or `https://` URL.
+    #[schemars(with = "String")]
     pub url: Spanned<String>,
     /// Optional. `"POST"`, `"PUT"` or `"PATCH"`. Default: `"POST"`.
     pub method: Option<HttpMethod>,
     /// Optional. Extra headers, e.g. `{ X-Source = "ihub" }`. Default: none.
+    #[schemars(with = "Option<BTreeMap<String, String>>")]
     pub headers: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
     /// Optional. Seconds a request may take. Default: 30.
     pub timeout_secs: Option<NonZeroU64>,
     /// Optional. The `Content-Type` sent. Default: `application/hl7-v2` for HL7 messages,
     /// `application/json` for JSON ones.
+    #[schemars(with = "Option<String>")]
     pub content_type: Option<Spanned<String>>,
 }
 
 /// `type = "file"`: one file per message in a directory, written atomically.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FileDestinationConfig {
     /// Required. The directory (created when missing), e.g. `"out/lab_results"`.
+    #[schemars(with = "String")]
     pub directory: Spanned<String>,
     /// Optional. The file name template; placeholders: `{message_id}`, `{control_id}`,
     /// `{channel}`, `{message_type}`, `{trigger}`, `{received}`.
     /// Default: `"{message_id}.hl7"`.
+    #[schemars(with = "Option<String>")]
     pub filename: Option<Spanned<String>>,
 }

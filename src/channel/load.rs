@@ -35,7 +35,8 @@ const TEST_SUFFIX: &str = ".test.toml";
 
 /// The keys of a `[[destination]]` that every `type` has; the rest belong to the type.
 /// A unit test checks this against [`DestinationCommonConfig`].
-pub(crate) const DESTINATION_COMMON_KEYS: &[&str] = &["name", "retry", "ordered", "send_original"];
+pub(crate) const DESTINATION_COMMON_KEYS: &[&str] =
+    &["name", "retry", "ordered", "send_original", "transform"];
 
 /// The channels directory could not be listed.
 #[derive(Debug, thiserror::Error)]

@@ -20,25 +20,31 @@
 //! # Layout
 //! - `config`: the raw structs, one per table, whose `///` docs are the reference.
 //! - `load`: which files are channels, TOML into config with every error, cross-file checks.
-//! - `validate`: the rules serde cannot express, and building the spec.
+//! - `validate`: the rules serde cannot express, and building the spec;
+//!   `validate_scripts`: the script side (`[limits]`, `[filter]`, transforms, lookups).
 //! - `spec`: [`ChannelSpec`] and its parts, what the runtime uses.
 //! - `diagnostic`: [`Diagnostic`] and the report renderer.
 //! - `suggest`: `did you mean …`.
+//! - `schema`: [`channel_schema`], the JSON Schema of the file format (`ihub schema`).
 //! - [`runner`]: the pipeline a running channel puts each message through.
 
 pub mod config;
 mod diagnostic;
 mod load;
 pub mod runner;
+mod schema;
+mod scripted;
 mod spec;
-mod suggest;
+pub(crate) mod suggest;
 pub mod testing;
 mod validate;
+mod validate_scripts;
 
 pub use diagnostic::{Diagnostic, Severity, Snippet, render};
 pub use load::{
     ChannelDirError, channel_files, load_channel_file, load_channel_files, load_channels,
 };
+pub use schema::channel_schema;
 pub use spec::{
     AckMode, CertKeyPair, ChannelId, ChannelSpec, ClientTlsSpec, DestinationKind, DestinationSpec,
     DuplicateAction, DuplicatesSpec, Durability, FileDestinationSpec, FileSourceSpec,

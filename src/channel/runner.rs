@@ -1,6 +1,8 @@
 //! The channel pipeline: what happens to one message between the source and the queues.
 //!
-//! parse → duplicate check → filter → transform → **store (durable)** → answer.
+//! parse → duplicate check → filter → transform → destination transforms → **store
+//! (durable)** → answer. Messages emitted by scripts are stored as messages of their own, and
+//! the answer waits for them too (see `channel/scripted.rs` for the semantics).
 //!
 //! The answer (HL7 ACK, HTTP status, file move) is decided here but given by the source only
 //! after [`Pipeline::receive`] returns, and that happens only after the store has made the
@@ -15,9 +17,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use tokio::sync::Notify;
 
+use super::scripted::{Child, Scripted, control_id_of, run_scripts, unscripted};
 use super::{AckMode, DuplicateAction};
 use crate::hl7::{self, Ack, AckCode, ErrorCode, Message, MessageBuf, Severity};
-use crate::script::{Filter, Transform, TransformOutcome};
+use crate::script::{Filter, Payload, Transform};
 use crate::store::{self, Durability, MessageMeta, MessageStatus, NewDelivery, NewMessage, Store};
 
 /// One destination as the pipeline sees it: where to queue, what to queue, whom to wake.
@@ -26,6 +29,8 @@ pub struct Route {
     pub name: String,
     /// Queue the message as received, skipping the channel's transform.
     pub send_original: bool,
+    /// This destination's own transform script, run after the channel's.
+    pub transform: Option<Arc<Transform>>,
     /// Woken when something is queued for this destination.
     pub wake: Arc<Notify>,
 }
@@ -93,7 +98,7 @@ impl Pipeline {
             }
         };
         let meta = meta_of(&message);
-        let mut buf = MessageBuf::from_message(&message);
+        let buf = MessageBuf::from_message(&message);
 
         if let Some(found) = self.duplicate_of(&meta.control_id, received_at_ms) {
             metrics::counter!(crate::metrics::DUPLICATES, "channel" => self.channel.clone())
@@ -115,92 +120,33 @@ impl Pipeline {
                 .await;
         }
 
-        // Filter and transform run user scripts: off the reactor, with their own limits.
-        let scripted = if self.filter.is_none() && self.transform.is_none() {
-            // Nothing to run: no need to leave the reactor thread.
-            Ok((Scripted::Continue, buf))
+        let original = buf.as_bytes().to_vec();
+        let scripted = if self.has_scripts() {
+            self.run_scripts(
+                Payload::Hl7(buf.clone()),
+                original.clone(),
+                meta.control_id.clone(),
+            )
+            .await
         } else {
-            let this = Arc::clone(self);
-            tokio::task::spawn_blocking(move || this.run_scripts(buf)).await
+            unscripted(&self.routes, &original)
         };
-        let (outcome, after) = match scripted {
-            Ok(result) => result,
-            Err(join) => (
-                Scripted::Error(format!("the script task failed: {join}")),
-                MessageBuf::from_message(&message),
-            ),
-        };
-        buf = after;
-        match outcome {
-            Scripted::Filtered(reason) => {
-                metrics::counter!(crate::metrics::FILTERED, "channel" => self.channel.clone())
-                    .increment(1);
-                let settled = Settled {
-                    status: MessageStatus::Filtered,
-                    reason,
-                    code: self.accept_code(),
-                    ack_text: None,
-                };
-                self.settle(&raw, peer, received_at_ms, meta, &buf, settled)
-                    .await
-            }
-            Scripted::Error(reason) => {
-                metrics::counter!(crate::metrics::ERRORS, "channel" => self.channel.clone(), "stage" => "processing", "error_type" => "script").increment(1);
-                let settled = Settled {
-                    status: MessageStatus::Error,
-                    reason: reason.clone(),
-                    code: self.error_code(),
-                    ack_text: Some(reason),
-                };
-                self.settle(&raw, peer, received_at_ms, meta, &buf, settled)
-                    .await
-            }
-            Scripted::Continue => {
-                let transformed = buf.as_bytes().to_vec();
-                let original = message.to_bytes();
-                let deliveries = self
-                    .routes
-                    .iter()
-                    .map(|route| NewDelivery {
-                        destination: route.name.clone(),
-                        payload: if route.send_original {
-                            original.clone()
-                        } else {
-                            transformed.clone()
-                        },
-                    })
-                    .collect::<Vec<_>>();
-                let changed = transformed != original;
-                let status = if deliveries.is_empty() {
-                    MessageStatus::Sent
-                } else {
-                    MessageStatus::Queued
-                };
-                let stored = self.record(
-                    raw.to_vec(),
-                    peer,
-                    received_at_ms,
-                    meta,
-                    status,
-                    None,
-                    changed.then_some(transformed),
-                    deliveries,
-                );
-                let stored = stored.await;
-                if stored.is_ok() {
-                    for route in &self.routes {
-                        metrics::counter!(crate::metrics::ENQUEUED, "channel" => self.channel.clone(), "destination" => route.name.clone()).increment(1);
-                        route.wake.notify_one();
-                    }
-                }
-                self.answer(&buf, stored, self.accept_code(), status, None)
-                    .await
-            }
-        }
+        let stored = self
+            .store_scripted(
+                raw.to_vec(),
+                peer,
+                received_at_ms,
+                meta,
+                &original,
+                scripted,
+            )
+            .await;
+        self.answer(&buf, stored.id, stored.code, stored.status, stored.ack_text)
+            .await
     }
 
-    /// Takes one JSON message (from the HTTP source) through the pipeline. The channel's filter and
-    /// transform work on HL7 and are not applied; JSON is stored and queued as received.
+    /// Takes one JSON message (from the HTTP source) through the pipeline. Scripts see it as
+    /// `msg`, a map; without scripts it is stored and queued byte for byte as received.
     pub async fn receive_json(self: &Arc<Self>, body: Vec<u8>, peer: &str) -> Disposition {
         let received_at_ms = now_ms();
         metrics::counter!(crate::metrics::RECEIVED, "channel" => self.channel.clone()).increment(1);
@@ -210,75 +156,228 @@ impl Pipeline {
             control_id: String::new(),
             patient_id: String::new(),
         };
-        let deliveries = self
-            .routes
-            .iter()
-            .map(|route| NewDelivery {
-                destination: route.name.clone(),
-                payload: body.clone(),
-            })
-            .collect::<Vec<_>>();
-        let status = if deliveries.is_empty() {
-            MessageStatus::Sent
+        let scripted = if !self.has_scripts() {
+            unscripted(&self.routes, &body)
         } else {
-            MessageStatus::Queued
-        };
-        let code = self.accept_code();
-        match self
-            .record(
-                body,
-                peer,
-                received_at_ms,
-                meta,
-                status,
-                None,
-                None,
-                deliveries,
-            )
-            .await
-        {
-            Ok(id) => {
-                for route in &self.routes {
-                    route.wake.notify_one();
+            match serde_json::from_slice::<serde_json::Value>(&body) {
+                Ok(value) => {
+                    self.run_scripts(Payload::Json(value), body.clone(), String::new())
+                        .await
                 }
+                Err(error) => Scripted::Error(format!("the body is not valid JSON: {error}")),
+            }
+        };
+        let stored = self
+            .store_scripted(body.clone(), peer, received_at_ms, meta, &body, scripted)
+            .await;
+        match stored.id {
+            Ok(id) => {
+                self.count_ack(stored.code);
                 Disposition {
                     ack: None,
-                    code,
+                    code: stored.code,
                     message_id: Some(id),
-                    status,
+                    status: stored.status,
                 }
             }
             Err(error) => self.store_failed(error, None),
         }
     }
 
-    /// Runs the filter, then the transform, on the blocking pool.
-    fn run_scripts(&self, mut buf: MessageBuf) -> (Scripted, MessageBuf) {
-        if let Some(filter) = &self.filter {
-            match filter.accepts(&buf) {
-                Ok(true) => {}
-                Ok(false) => {
-                    return (
-                        Scripted::Filtered("the channel filter did not accept it".into()),
-                        buf,
-                    );
+    /// Whether any script runs on this channel's messages.
+    fn has_scripts(&self) -> bool {
+        self.filter.is_some()
+            || self.transform.is_some()
+            || self.routes.iter().any(|r| r.transform.is_some())
+    }
+
+    /// Runs the scripts on the blocking pool: off the reactor, with their own limits.
+    async fn run_scripts(
+        self: &Arc<Self>,
+        original: Payload,
+        received: Vec<u8>,
+        control_id: String,
+    ) -> Scripted {
+        let this = Arc::clone(self);
+        let task = tokio::task::spawn_blocking(move || {
+            run_scripts(
+                this.filter.as_deref(),
+                this.transform.as_deref(),
+                &this.routes,
+                original,
+                &received,
+                &control_id,
+            )
+        });
+        match task.await {
+            Ok(scripted) => scripted,
+            Err(join) => Scripted::Error(format!("the script task failed: {join}")),
+        }
+    }
+
+    /// Stores a message (and what its scripts emitted) as the scripts decided, and wakes the
+    /// destinations that got something. `original` is what "changed by the transform" is
+    /// measured against.
+    async fn store_scripted(
+        &self,
+        raw: Vec<u8>,
+        peer: &str,
+        received_at_ms: u64,
+        meta: MessageMeta,
+        original: &[u8],
+        scripted: Scripted,
+    ) -> StoredOutcome {
+        let (stored, children) = match scripted {
+            Scripted::Error(reason) => {
+                metrics::counter!(crate::metrics::ERRORS, "channel" => self.channel.clone(), "stage" => "processing", "error_type" => "script").increment(1);
+                let id = self
+                    .record(
+                        raw,
+                        peer,
+                        received_at_ms,
+                        meta,
+                        MessageStatus::Error,
+                        Some(reason.clone()),
+                        None,
+                        Vec::new(),
+                    )
+                    .await;
+                return StoredOutcome {
+                    id,
+                    status: MessageStatus::Error,
+                    code: self.error_code(),
+                    ack_text: Some(reason),
+                };
+            }
+            Scripted::Filtered { reason, children } => {
+                metrics::counter!(crate::metrics::FILTERED, "channel" => self.channel.clone())
+                    .increment(1);
+                let reason = with_emitted(reason, children.len());
+                let id = self
+                    .record(
+                        raw,
+                        peer,
+                        received_at_ms,
+                        meta,
+                        MessageStatus::Filtered,
+                        Some(reason),
+                        None,
+                        Vec::new(),
+                    )
+                    .await;
+                let outcome = StoredOutcome {
+                    id,
+                    status: MessageStatus::Filtered,
+                    code: self.accept_code(),
+                    ack_text: None,
+                };
+                (outcome, children)
+            }
+            Scripted::Continue {
+                transformed,
+                deliveries,
+                dropped_by,
+                children,
+            } => {
+                let transformed = transformed.filter(|t| t.as_slice() != original);
+                let (status, reason) =
+                    settled_status(&deliveries, &dropped_by, self.routes.is_empty());
+                if status == MessageStatus::Filtered {
+                    metrics::counter!(crate::metrics::FILTERED, "channel" => self.channel.clone())
+                        .increment(1);
                 }
-                Err(error) => return (Scripted::Error(format!("filter: {error}")), buf),
+                let reason = match reason {
+                    Some(r) => Some(with_emitted(r, children.len())),
+                    None if !children.is_empty() => {
+                        Some(with_emitted(String::new(), children.len()))
+                    }
+                    None => None,
+                };
+                let woken: Vec<String> = deliveries.iter().map(|d| d.destination.clone()).collect();
+                let id = self
+                    .record(
+                        raw,
+                        peer,
+                        received_at_ms,
+                        meta,
+                        status,
+                        reason,
+                        transformed,
+                        deliveries,
+                    )
+                    .await;
+                if id.is_ok() {
+                    self.wake(&woken);
+                }
+                let outcome = StoredOutcome {
+                    id,
+                    status,
+                    code: self.accept_code(),
+                    ack_text: None,
+                };
+                (outcome, children)
+            }
+        };
+        let parent = match &stored.id {
+            Ok(id) => *id,
+            Err(_) => return stored,
+        };
+        for child in children {
+            if let Err(error) = self.store_child(child, parent, peer, received_at_ms).await {
+                return StoredOutcome {
+                    id: Err(error),
+                    ..stored
+                };
             }
         }
-        if let Some(transform) = &self.transform {
-            match transform.apply(&mut buf) {
-                Ok(TransformOutcome::Continue) => {}
-                Ok(TransformOutcome::Dropped(reason)) => {
-                    return (
-                        Scripted::Filtered(format!("dropped by the transform: {reason}")),
-                        buf,
-                    );
-                }
-                Err(error) => return (Scripted::Error(format!("transform: {error}")), buf),
-            }
+        stored
+    }
+
+    /// Stores one emitted message, linked to its parent through the peer it names.
+    async fn store_child(
+        &self,
+        child: Child,
+        parent: store::MessageId,
+        peer: &str,
+        received_at_ms: u64,
+    ) -> Result<store::MessageId, store::StoreError> {
+        let meta = match &child.message {
+            Payload::Hl7(buf) => meta_of(&buf.as_message()),
+            Payload::Json(_) => MessageMeta {
+                message_type: "JSON".into(),
+                control_id: control_id_of(&child.message),
+                ..MessageMeta::default()
+            },
+        };
+        let (status, reason) =
+            settled_status(&child.deliveries, &child.dropped_by, self.routes.is_empty());
+        let woken: Vec<String> = child
+            .deliveries
+            .iter()
+            .map(|d| d.destination.clone())
+            .collect();
+        let id = self
+            .record(
+                child.message.to_bytes(),
+                &format!("emitted by message {parent} from {peer}"),
+                received_at_ms,
+                meta,
+                status,
+                reason,
+                None,
+                child.deliveries,
+            )
+            .await?;
+        self.wake(&woken);
+        Ok(id)
+    }
+
+    /// Wakes the named destinations' workers.
+    fn wake(&self, names: &[String]) {
+        for route in self.routes.iter().filter(|r| names.contains(&r.name)) {
+            metrics::counter!(crate::metrics::ENQUEUED, "channel" => self.channel.clone(), "destination" => route.name.clone()).increment(1);
+            route.wake.notify_one();
         }
-        (Scripted::Continue, buf)
     }
 
     /// Input that is not a readable message: stored as ERROR, answered AE or AR.
@@ -512,11 +611,44 @@ struct Settled {
     ack_text: Option<String>,
 }
 
-/// The result of running a channel's scripts.
-enum Scripted {
-    Continue,
-    Filtered(String),
-    Error(String),
+/// How storing a message ended: its id (or the store's error), status, and the answer.
+struct StoredOutcome {
+    id: Result<store::MessageId, store::StoreError>,
+    status: MessageStatus,
+    code: AckCode,
+    ack_text: Option<String>,
+}
+
+/// The status of a message that reached the destinations' transforms: QUEUED when some
+/// destination takes it, FILTERED when every destination transform dropped it, SENT when the
+/// channel has no destinations. The reason lists the destinations that dropped it.
+fn settled_status(
+    deliveries: &[NewDelivery],
+    dropped_by: &[String],
+    no_routes: bool,
+) -> (MessageStatus, Option<String>) {
+    let reason = (!dropped_by.is_empty()).then(|| {
+        format!(
+            "dropped by destination transforms: {}",
+            dropped_by.join("; ")
+        )
+    });
+    if !deliveries.is_empty() {
+        (MessageStatus::Queued, reason)
+    } else if no_routes {
+        (MessageStatus::Sent, reason)
+    } else {
+        (MessageStatus::Filtered, reason)
+    }
+}
+
+/// `reason`, noting how many messages the scripts emitted (stored as their own messages).
+fn with_emitted(reason: String, emitted: usize) -> String {
+    match (emitted, reason.is_empty()) {
+        (0, _) => reason,
+        (n, true) => format!("the scripts emitted {n} messages"),
+        (n, false) => format!("{reason}; the scripts emitted {n} messages"),
+    }
 }
 
 /// The metadata kept beside a message for lists and searches.

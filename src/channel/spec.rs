@@ -7,7 +7,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -76,6 +76,9 @@ pub struct ChannelSpec {
     /// The `[transform] script` file (present and syntactically valid when loaded), relative
     /// to the working directory as written; `None` delivers messages unchanged.
     pub transform: Option<PathBuf>,
+    /// The `[transform] mapping` file (present when loaded), applied before the script; `None`
+    /// when there is none.
+    pub mapping: Option<PathBuf>,
     /// Where messages go, in file order; names are unique. May be empty (a warning).
     pub destinations: Vec<DestinationSpec>,
     /// Duplicate control-id detection.
@@ -88,6 +91,33 @@ pub struct ChannelSpec {
     /// Warnings found while loading (they are also in the loader's diagnostics), so a reload
     /// of this one file can log them.
     pub warnings: Vec<Diagnostic>,
+}
+
+impl ChannelSpec {
+    /// Every file the running channel depends on besides the channel file: its scripts and
+    /// mapping files, and, when it has any script, every module in `scripts/lib/` and table in
+    /// `scripts/lookups/` (listed now, so a new table is seen too). Hot reload restarts the
+    /// channel when one of them changes.
+    pub fn watched_files(&self) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = self
+            .transform
+            .iter()
+            .chain(&self.mapping)
+            .cloned()
+            .collect();
+        for d in &self.destinations {
+            files.extend(d.transform.iter().chain(&d.mapping).cloned());
+        }
+        let scripted = self.filter.is_some()
+            || self.transform.is_some()
+            || self.destinations.iter().any(|d| d.transform.is_some());
+        if scripted {
+            files.extend(crate::script::ScriptEnv::dependencies(Path::new(
+                crate::script::SCRIPTS_DIR,
+            )));
+        }
+        files
+    }
 }
 
 /// `durability`: when a message is acknowledged relative to the disk sync.
@@ -136,7 +166,7 @@ impl SourceSpec {
 }
 
 /// `ack`: the HL7 acknowledgment mode an MLLP source answers in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AckMode {
     /// Original mode: AA / AE / AR.
@@ -215,6 +245,12 @@ pub struct DestinationSpec {
     pub ordered: bool,
     /// Send the message as received instead of the transformed one.
     pub send_original: bool,
+    /// `transform = { script }`: a script for this destination only (present and compiling
+    /// when loaded), run after the channel's transform; its `drop()` skips this destination.
+    pub transform: Option<PathBuf>,
+    /// `transform = { mapping }`: a mapping file for this destination only (present when
+    /// loaded), applied before its script.
+    pub mapping: Option<PathBuf>,
 }
 
 impl DestinationSpec {
@@ -273,7 +309,7 @@ pub struct MllpDestinationSpec {
 }
 
 /// `method` of an HTTP destination.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 pub enum HttpMethod {
     /// `POST`.
     #[serde(rename = "POST")]
@@ -335,7 +371,7 @@ pub struct RetrySpec {
 }
 
 /// `action` for a duplicate control id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DuplicateAction {
     /// Store it as a duplicate, answer AA/CA again, deliver nothing.

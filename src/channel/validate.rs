@@ -6,7 +6,6 @@
 //! spec is built only when the file has no error at all.
 
 use std::net::SocketAddr;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,7 +32,8 @@ use super::spec::{
     MllpSourceSpec, PruneSpec, RetrySpec, ServerTlsSpec, SourceSpec, is_valid_name,
 };
 use super::suggest::did_you_mean;
-use crate::script::{Filter, ScriptEngine, ScriptError, ScriptLimits, Transform};
+use super::validate_scripts::{self, to_usize};
+use crate::script::ScriptEngine;
 
 /// What validation produced: the spec when the file is clean, and what the cross-file
 /// checks need even when it is not.
@@ -59,7 +59,7 @@ pub(crate) fn build(
     let durability = durability(cx, &config);
     let duplicates = duplicates(cx, &config);
     let prune = prune(cx, &config);
-    let limits = limits(&config);
+    let limits = validate_scripts::limits(cx, &config);
 
     let mut listen = None;
     let mut polled = None;
@@ -83,20 +83,18 @@ pub(crate) fn build(
         }
     };
 
-    // Scripts are compiled by the same engine, with the same limits, as at run time, so
-    // whatever compiles here also compiles when the channel starts.
-    let engine = (config.filter.is_some() || config.transform.is_some())
-        .then(|| Arc::new(ScriptEngine::new(limits.clone())));
+    let engine = validate_scripts::engine(cx, &config, id.as_ref(), &limits);
     let filter = match (&config.filter, &engine) {
-        (Some(f), Some(engine)) => filter(cx, &f.accept, engine),
+        (Some(f), Some(engine)) => validate_scripts::filter(cx, &f.accept, engine),
         _ => None,
     };
     let transform = match (&config.transform, &engine) {
-        (Some(t), Some(engine)) => script(cx, &t.script, engine),
+        (Some(t), Some(engine)) => validate_scripts::transform(cx, t, None, "[transform]", engine),
         _ => None,
-    };
+    }
+    .unwrap_or_default();
 
-    let destinations = destinations(cx, &config, seen);
+    let destinations = destinations(cx, &config, seen, engine.as_ref());
 
     let has_errors = cx.diagnostics.iter().any(Diagnostic::is_error);
     let spec = match (id, source, destinations) {
@@ -110,7 +108,8 @@ pub(crate) fn build(
                 durability,
                 source,
                 filter,
-                transform,
+                transform: transform.script,
+                mapping: transform.mapping,
                 destinations,
                 duplicates,
                 prune,
@@ -215,29 +214,6 @@ fn prune(cx: &mut FileCx<'_>, config: &ChannelConfig) -> PruneSpec {
         keep_messages: raw.keep_messages.filter(|n| *n > 0),
         keep_errors_for: days(keep_error_days),
     }
-}
-
-/// The sandbox limits: the script engine's defaults, with what `[limits]` sets.
-fn limits(config: &ChannelConfig) -> ScriptLimits {
-    let raw = config.limits.clone().unwrap_or_default();
-    let base = ScriptLimits::default();
-    let size =
-        |v: Option<std::num::NonZeroU64>, default: usize| v.map_or(default, |n| to_usize(n.get()));
-    ScriptLimits {
-        max_operations: raw.max_operations.map_or(base.max_operations, |n| n.get()),
-        timeout: raw
-            .timeout_ms
-            .map_or(base.timeout, |n| Duration::from_millis(n.get())),
-        max_string_bytes: size(raw.max_string_bytes, base.max_string_bytes),
-        max_array_len: size(raw.max_array_len, base.max_array_len),
-        max_map_len: size(raw.max_map_len, base.max_map_len),
-        max_call_depth: size(raw.max_call_depth, base.max_call_depth),
-    }
-}
-
-/// Sizes are read as `u64`; on a 32-bit target a larger value means "as much as possible".
-fn to_usize(n: u64) -> usize {
-    usize::try_from(n).unwrap_or(usize::MAX)
 }
 
 fn secs(v: Option<std::num::NonZeroU64>, default: u64) -> Duration {
@@ -484,7 +460,11 @@ fn endpoint(cx: &mut FileCx<'_>, endpoint: &Spanned<String>) -> Option<String> {
 }
 
 /// A file that must exist (relative paths against the working directory).
-fn existing_file(cx: &mut FileCx<'_>, path: &Spanned<String>, what: &str) -> Option<PathBuf> {
+pub(crate) fn existing_file(
+    cx: &mut FileCx<'_>,
+    path: &Spanned<String>,
+    what: &str,
+) -> Option<PathBuf> {
     let p = PathBuf::from(path.get_ref());
     if p.is_file() {
         return Some(p);
@@ -538,127 +518,11 @@ fn nearby_file(path: &Path) -> Option<PathBuf> {
     })
 }
 
-/// `[filter] accept`: not empty, and an expression the script engine compiles.
-fn filter(
-    cx: &mut FileCx<'_>,
-    accept: &Spanned<String>,
-    engine: &Arc<ScriptEngine>,
-) -> Option<String> {
-    let text = accept.get_ref();
-    if text.trim().is_empty() {
-        cx.error_help(
-            accept.span(),
-            "`accept` is empty",
-            "remove [filter] to accept every message",
-        );
-        return None;
-    }
-    match Filter::compile(engine, text) {
-        Ok(_) => Some(text.clone()),
-        Err(ScriptError::Compile {
-            line, col, message, ..
-        }) => {
-            let span = inner_span(cx.text, accept.span(), text, line, col)
-                .unwrap_or_else(|| accept.span());
-            cx.error(span, format!("invalid filter expression: {message}"));
-            None
-        }
-        Err(other) => {
-            cx.error(accept.span(), format!("invalid filter expression: {other}"));
-            None
-        }
-    }
-}
-
-/// The byte range in the channel file of script position `line`:`col` (1-based; 0 when
-/// unknown) inside the TOML string value at `value_span`, whose decoded text is `decoded`.
-/// `None` when the string uses escapes, so that decoded and written offsets differ, or the
-/// position is unknown.
-fn inner_span(
-    text: &str,
-    value_span: Range<usize>,
-    decoded: &str,
-    line: usize,
-    col: usize,
-) -> Option<Range<usize>> {
-    if line == 0 {
-        return None;
-    }
-    let raw = text.get(value_span.clone())?;
-    let quote = if raw.starts_with("'''") || raw.starts_with("\"\"\"") {
-        3
-    } else {
-        1
-    };
-    let mut start = value_span.start + quote;
-    let mut inner = raw.get(quote..raw.len().checked_sub(quote)?)?;
-    // A newline right after opening triple quotes is not part of the value.
-    if quote == 3 {
-        for newline in ["\r\n", "\n"] {
-            if let Some(rest) = inner.strip_prefix(newline) {
-                inner = rest;
-                start += newline.len();
-                break;
-            }
-        }
-    }
-    if inner != decoded {
-        return None;
-    }
-    let line_start: usize = decoded
-        .split_inclusive('\n')
-        .take(line.saturating_sub(1))
-        .map(str::len)
-        .sum();
-    let rest = decoded.get(line_start..)?;
-    let offset = rest
-        .char_indices()
-        .nth(col.saturating_sub(1))
-        .map_or(rest.len(), |(i, _)| i);
-    let at = start + line_start + offset;
-    Some(at..at + 1)
-}
-
-/// `[transform] script`: the file exists and the script engine compiles it.
-fn script(
-    cx: &mut FileCx<'_>,
-    script: &Spanned<String>,
-    engine: &Arc<ScriptEngine>,
-) -> Option<PathBuf> {
-    let path = existing_file(cx, script, "script")?;
-    match Transform::from_file(engine, &path) {
-        Ok(_) => Some(path),
-        Err(ScriptError::Compile {
-            file,
-            line,
-            col,
-            message,
-        }) => {
-            let d = cx.at(
-                script.span(),
-                Severity::Error,
-                format!("script {} does not compile: {message}", path.display()),
-            );
-            // The line of the script itself, so the fix is visible without opening it.
-            let source = std::fs::read_to_string(&path).unwrap_or_default();
-            let help = match (line, source.lines().nth(line.saturating_sub(1))) {
-                (0, _) | (_, None) => format!("in {file}"),
-                (_, Some(text)) => format!("at {file}:{line}:{col}: {}", text.trim()),
-            };
-            cx.push(d.with_help(help));
-            None
-        }
-        Err(other) => {
-            cx.error(script.span(), other.to_string());
-            None
-        }
-    }
-}
-
 fn destinations(
     cx: &mut FileCx<'_>,
     config: &ChannelConfig,
     seen: Seen,
+    engine: Option<&Arc<ScriptEngine>>,
 ) -> Option<Vec<DestinationSpec>> {
     if seen.destinations == 0 {
         cx.push(
@@ -704,7 +568,7 @@ fn destinations(
             );
         }
         names.push(name);
-        let built = destination(cx, d, has_transform);
+        let built = destination(cx, d, has_transform, engine);
         match (built, out.as_mut()) {
             (Some(spec), Some(list)) if ok => list.push(spec),
             _ => out = None,
@@ -721,9 +585,17 @@ fn destination(
     cx: &mut FileCx<'_>,
     d: &Spanned<DestinationConfig>,
     has_transform: bool,
+    engine: Option<&Arc<ScriptEngine>>,
 ) -> Option<DestinationSpec> {
     let common = &d.get_ref().common;
     let retry = retry(cx, common.retry.as_ref());
+    let transform = match (&common.transform, engine) {
+        (Some(t), Some(engine)) => {
+            let label = format!("the transform of destination \"{}\"", common.name.get_ref());
+            validate_scripts::transform(cx, t.get_ref(), Some(t.span()), &label, engine)
+        }
+        _ => Some(Default::default()),
+    };
     if let Some(send_original) = &common.send_original
         && *send_original.get_ref()
         && !has_transform
@@ -744,6 +616,8 @@ fn destination(
         retry: retry?,
         ordered: common.ordered.unwrap_or(true),
         send_original: common.send_original.as_ref().is_some_and(|s| *s.get_ref()),
+        transform: transform.as_ref().and_then(|t| t.script.clone()),
+        mapping: transform.and_then(|t| t.mapping),
     })
 }
 
@@ -1029,6 +903,7 @@ pub(crate) fn slug(name: &str) -> String {
 mod tests {
     use super::*;
     use crate::channel::load::check_text;
+    use crate::script::ScriptLimits;
 
     const SOURCE: &str = "[source]\ntype = \"mllp\"\nlisten = \"127.0.0.1:2575\"\n";
 

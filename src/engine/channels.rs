@@ -21,7 +21,7 @@ use crate::destination::mllp::{MllpDestination, MllpSettings};
 use crate::destination::{Destination, RetryPolicy};
 use crate::mllp::TlsClientConfig;
 use crate::mllp::server::ListenerSettings;
-use crate::script::{Filter, ScriptEngine, Transform};
+use crate::script::{Filter, SCRIPTS_DIR, ScriptEngine, ScriptEnv, Transform};
 use crate::source::file::FileSourceSettings;
 use crate::store::{self, Store};
 
@@ -52,10 +52,24 @@ impl RunningChannel {
     }
 }
 
-/// Starts a channel.
-pub async fn start(spec: ChannelSpec, store: &Store) -> anyhow::Result<RunningChannel> {
-    let id = spec.id.to_string();
-    let engine = Arc::new(ScriptEngine::new(spec.limits.clone()));
+/// A channel's scripts, compiled once for all its messages: what a [`Pipeline`] runs.
+pub struct ChannelScripts {
+    /// The `[filter] accept` expression.
+    pub filter: Option<Arc<Filter>>,
+    /// The `[transform] script`.
+    pub transform: Option<Arc<Transform>>,
+    /// Each destination's `transform = { script }`, in the spec's destination order.
+    pub destinations: Vec<Option<Arc<Transform>>>,
+}
+
+/// Compiles the filter and every transform script of `spec` with one engine: the channel's
+/// limits, its lookup tables (read now, from `scripts/lookups/`) and `scripts/lib/` for
+/// imports. Anything with scripts that runs a channel's messages (the engine, `ihub test`)
+/// builds them here.
+pub fn compile_scripts(spec: &ChannelSpec) -> anyhow::Result<ChannelScripts> {
+    let env = ScriptEnv::load(spec.id.as_str(), std::path::Path::new(SCRIPTS_DIR))
+        .context("the lookup tables")?;
+    let engine = Arc::new(ScriptEngine::with_env(spec.limits.clone(), env));
     let filter = match &spec.filter {
         Some(expression) => Some(Arc::new(
             Filter::compile(&engine, expression).context("the filter")?,
@@ -68,6 +82,32 @@ pub async fn start(spec: ChannelSpec, store: &Store) -> anyhow::Result<RunningCh
         )),
         None => None,
     };
+    let mut destinations = Vec::new();
+    for d in &spec.destinations {
+        destinations.push(match &d.transform {
+            Some(path) => Some(Arc::new(Transform::from_file(&engine, path).with_context(
+                || format!("the transform script of destination \"{}\"", d.name),
+            )?)),
+            None => None,
+        });
+    }
+    Ok(ChannelScripts {
+        filter,
+        transform,
+        destinations,
+    })
+}
+
+/// Starts a channel.
+pub async fn start(spec: ChannelSpec, store: &Store) -> anyhow::Result<RunningChannel> {
+    let id = spec.id.to_string();
+    let scripts = compile_scripts(&spec)?;
+    let ChannelScripts {
+        filter,
+        transform,
+        destinations: mut destination_transforms,
+    } = scripts;
+    destination_transforms.reverse();
     let stop = CancellationToken::new();
     let mut tasks = Vec::new();
     let mut routes = Vec::new();
@@ -92,6 +132,7 @@ pub async fn start(spec: ChannelSpec, store: &Store) -> anyhow::Result<RunningCh
         routes.push(Route {
             name: destination.name.clone(),
             send_original: destination.send_original,
+            transform: destination_transforms.pop().flatten(),
             wake,
         });
     }

@@ -102,7 +102,7 @@ impl Engine {
         });
         let mut slots = engine.channels.lock().await;
         for spec in specs {
-            let fingerprint = reload::fingerprint(&spec.file, spec.transform.as_deref());
+            let fingerprint = reload::fingerprint(&spec.file, &spec.watched_files());
             let id = spec.id.to_string();
             let running = if spec.enabled {
                 Some(engine.start_channel(spec.clone()).await?)

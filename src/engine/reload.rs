@@ -3,19 +3,23 @@
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::{ChannelSlot, Engine};
 use crate::channel;
 
-/// A hash of the channel file's bytes and its transform script's bytes: an edit to either
-/// restarts the channel. (Contents, not modification times, so a `touch` does nothing and an
-/// editor's save-in-place is still seen.)
-pub(crate) fn fingerprint(file: &Path, script: Option<&Path>) -> u64 {
+/// A hash of the channel file's bytes and those of the files it depends on
+/// ([`ChannelSpec::watched_files`](crate::channel::ChannelSpec::watched_files): scripts,
+/// modules, lookup tables, mappings): an edit to any restarts the channel. (Contents, not
+/// modification times, so a `touch` does nothing and an editor's save-in-place is still seen.)
+pub(crate) fn fingerprint(file: &Path, dependencies: &[PathBuf]) -> u64 {
     let mut hasher = DefaultHasher::new();
     std::fs::read(file).unwrap_or_default().hash(&mut hasher);
-    if let Some(script) = script {
-        std::fs::read(script).unwrap_or_default().hash(&mut hasher);
+    for dependency in dependencies {
+        dependency.hash(&mut hasher);
+        std::fs::read(dependency)
+            .unwrap_or_default()
+            .hash(&mut hasher);
     }
     hasher.finish()
 }
@@ -53,8 +57,11 @@ pub(crate) async fn reload(engine: &Engine) {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let script = slots.get(&id).and_then(|s| s.spec.transform.clone());
-        let print = fingerprint(&file, script.as_deref());
+        let dependencies = slots
+            .get(&id)
+            .map(|s| s.spec.watched_files())
+            .unwrap_or_default();
+        let print = fingerprint(&file, &dependencies);
         if slots.get(&id).is_some_and(|s| s.fingerprint == print) {
             continue;
         }
@@ -70,7 +77,7 @@ pub(crate) async fn reload(engine: &Engine) {
                 continue;
             }
         };
-        let print = fingerprint(&file, spec.transform.as_deref());
+        let print = fingerprint(&file, &spec.watched_files());
         let old = slots.remove(&id);
         if let Some(running) = old.and_then(|s| s.running) {
             running.stop().await;

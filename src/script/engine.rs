@@ -2,8 +2,9 @@
 //!
 //! rhai places no limit on operations, sizes or imports by default, and its default module
 //! resolver reads files, so an engine built anywhere else would be an open door. Here every
-//! limit is set, `eval` is disabled, imports resolve nothing, `sleep` is replaced, output goes to
-//! `tracing`, and each run gets its own wall-clock deadline.
+//! limit is set, `eval` is disabled, imports resolve only `scripts/lib/` (and nothing at all
+//! without a [`ScriptEnv`]), `sleep` is replaced, output goes to `tracing`, and each run gets its
+//! own wall-clock deadline.
 //!
 //! # The per-run deadline
 //! rhai calls `on_progress` once per operation with no context but the operation count. The
@@ -15,22 +16,24 @@
 //!
 //! # The stack
 //! rhai recurses on the native stack for nested script values and calls, deeper than the 2 MiB
-//! of an ordinary thread allows (see [`SCRIPT_THREAD_STACK_BYTES`]); a stack overflow aborts the
+//! of an ordinary thread allows (see [`SCRIPT_THREAD_STACK_BYTES`](super::SCRIPT_THREAD_STACK_BYTES)); a stack overflow aborts the
 //! whole process. So compiling and evaluating happen only on script threads with a large stack:
-//! the caller's, if it was started with [`spawn_script_thread`], or one started for the call.
+//! the caller's, if it was started with [`spawn_script_thread`](super::spawn_script_thread), or one started for the call.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, mpsc};
-use std::thread::JoinHandle;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rhai::module_resolvers::DummyModuleResolver;
 use rhai::{AST, Dynamic, Engine, EvalAltResult, Position, Scope};
 
 use super::api;
+use super::env::ScriptEnv;
 use super::error::{ScriptError, from_eval, from_parse};
-use crate::hl7::MessageBuf;
+use super::modules::LibResolver;
+use super::payload::Payload;
+use super::threads::run_on_script_thread;
 
 /// At most this many variables may be alive at once in a script (rhai `set_max_variables`).
 pub(crate) const MAX_VARIABLES: usize = 1024;
@@ -44,6 +47,11 @@ const MAX_FUNCTION_EXPR_DEPTH: usize = 32;
 /// The clock is read every this many operations: often enough that one slice of operations is
 /// far below any sensible budget, rarely enough that reading it costs nothing measurable.
 const CLOCK_EVERY_OPS: u64 = 64;
+/// At most this many modules may be imported by one run (rhai `set_max_modules`), counting
+/// the imports of imported modules.
+const MAX_MODULES: usize = 64;
+/// At most this many messages one run may `emit`.
+pub(crate) const MAX_EMITTED: usize = 10_000;
 
 /// The sandbox limits of every script run by one [`ScriptEngine`].
 ///
@@ -84,10 +92,11 @@ impl Default for ScriptLimits {
 /// Build one per process (or per set of limits) and share it through `Arc`: it is `Send + Sync`
 /// and holds no per-run state. A run blocks its caller until the script ends, which may take
 /// the whole time budget, so callers run scripts on `tokio::task::spawn_blocking` or a dedicated
-/// thread (best: one from [`spawn_script_thread`]), never on a reactor thread.
+/// thread (best: one from [`spawn_script_thread`](super::spawn_script_thread)), never on a reactor thread.
 pub struct ScriptEngine {
     engine: Engine,
     limits: ScriptLimits,
+    env: ScriptEnv,
 }
 
 impl std::fmt::Debug for ScriptEngine {
@@ -98,12 +107,12 @@ impl std::fmt::Debug for ScriptEngine {
     }
 }
 
-/// How a run ended when it did not fail.
+/// How a run ended when it did not fail, with the messages it emitted.
 pub(crate) enum Ran {
     /// The script finished; its value.
-    Finished(Dynamic),
+    Finished(Dynamic, Vec<Payload>),
     /// The script called `drop(reason)`.
-    Dropped(String),
+    Dropped(String, Vec<Payload>),
 }
 
 /// Whether source text is a whole script or one expression.
@@ -117,8 +126,14 @@ pub(crate) enum SourceKind {
 
 impl ScriptEngine {
     /// Builds the sandboxed engine with `limits` and the API scripts see (`msg`, `drop`; see
-    /// `scripts/README.md`).
+    /// `scripts/README.md`), without a channel: no lookup tables, no imports.
     pub fn new(limits: ScriptLimits) -> Self {
+        Self::with_env(limits, ScriptEnv::default())
+    }
+
+    /// Builds the engine of one channel: [`ScriptEngine::new`] plus the channel's lookup
+    /// tables, imports from its `scripts/lib/`, and its name on log lines.
+    pub fn with_env(limits: ScriptLimits, env: ScriptEnv) -> Self {
         let limits = ScriptLimits {
             max_operations: limits.max_operations.max(1),
             max_string_bytes: limits.max_string_bytes.max(1),
@@ -139,10 +154,6 @@ impl ScriptEngine {
             .set_max_map_size(limits.max_map_len)
             .set_max_variables(MAX_VARIABLES)
             .set_max_functions(MAX_FUNCTIONS)
-            // No modules at all: the resolver finds nothing and no import is allowed. (A
-            // resolver restricted to `scripts/lib/` may come later.)
-            .set_max_modules(0)
-            .set_module_resolver(DummyModuleResolver::new())
             // `eval` would compile text at run time, outside the checks done at load time.
             .disable_symbol("eval")
             // Every variable must be declared; `msg` is declared by the host.
@@ -165,8 +176,31 @@ impl ScriptEngine {
                 });
             })
             .on_progress(|_| on_progress().then(|| Dynamic::from(Stopped)));
-        api::register(&mut engine);
-        ScriptEngine { engine, limits }
+        match &env.scripts_dir {
+            // Imports read `scripts/lib/` and nothing else.
+            Some(dir) => {
+                engine
+                    .set_max_modules(MAX_MODULES)
+                    .set_module_resolver(LibResolver::new(dir.clone()));
+            }
+            // No modules at all: the resolver finds nothing and no import is allowed.
+            None => {
+                engine
+                    .set_max_modules(0)
+                    .set_module_resolver(DummyModuleResolver::new());
+            }
+        }
+        api::register(&mut engine, &env);
+        ScriptEngine {
+            engine,
+            limits,
+            env,
+        }
+    }
+
+    /// The channel context this engine was built with.
+    pub fn env(&self) -> &ScriptEnv {
+        &self.env
     }
 
     /// The limits this engine enforces (after raising zeros to 1).
@@ -190,15 +224,38 @@ impl ScriptEngine {
             // value is enough, and it must not be a constant, or the optimizer would inline it.
             let mut scope = Scope::new();
             scope.push(api::MSG, ());
+            // A script's imports are compiled and initialised now, into the AST, so each
+            // module runs once (under the same budgets as a run) rather than on every message.
+            let guard = RunGuard::enter(this.run_state(&name, String::new(), false));
             let compiled = catch_unwind(AssertUnwindSafe(|| match kind {
-                SourceKind::Script => this.engine.compile_with_scope(&scope, &source),
-                SourceKind::Expression => {
-                    this.engine.compile_expression_with_scope(&scope, &source)
-                }
+                SourceKind::Script => this
+                    .engine
+                    .compile_into_self_contained(&scope, &source)
+                    .map_err(|e| Compiled::Eval(*e)),
+                SourceKind::Expression => this
+                    .engine
+                    .compile_expression_with_scope(&scope, &source)
+                    .map_err(Compiled::Parse),
             }));
+            let state = guard.finish();
+            if state.stop.is_some() {
+                return Err(ScriptError::Compile {
+                    file: name,
+                    line: 0,
+                    col: 0,
+                    message: "an imported module ran past the script limits while it was loaded"
+                        .to_string(),
+                });
+            }
             let mut ast = match compiled {
                 Ok(Ok(ast)) => ast,
-                Ok(Err(err)) => return Err(from_parse(&name, err)),
+                Ok(Err(Compiled::Parse(err))) => return Err(from_parse(&name, err)),
+                Ok(Err(Compiled::Eval(EvalAltResult::ErrorParsing(kind, pos)))) => {
+                    return Err(from_parse(&name, rhai::ParseError(Box::new(kind), pos)));
+                }
+                Ok(Err(Compiled::Eval(err))) => {
+                    return Err(import_error(&name, &source, err, &this.limits));
+                }
                 Err(_) => {
                     return Err(ScriptError::Compile {
                         file: name,
@@ -219,12 +276,17 @@ impl ScriptEngine {
     /// Evaluation and `finish` run on a script thread: `finish` turns what the script left into
     /// plain data there, so that no deeply nested script value is cloned, compared or dropped
     /// on a thread with an ordinary stack.
+    ///
+    /// `msg` is made into the script value on the script thread (a JSON document becomes a
+    /// map there). `control_id` tags the run's log lines; a transform may `emit` messages, a
+    /// filter may not.
     pub(crate) fn run<T, F>(
         self: &Arc<Self>,
         name: &Arc<str>,
         ast: &Arc<AST>,
-        msg: MessageBuf,
+        msg: Payload,
         access: Access,
+        control_id: String,
         finish: F,
     ) -> Result<T, ScriptError>
     where
@@ -233,19 +295,30 @@ impl ScriptEngine {
     {
         let (this, script, ast) = (Arc::clone(self), Arc::clone(name), Arc::clone(ast));
         on_script_thread(name, move || {
-            let mut scope = Scope::new();
-            match access {
-                Access::ReadOnly => scope.push_constant(api::MSG, msg),
-                Access::ReadWrite => scope.push(api::MSG, msg),
+            let msg = match msg {
+                Payload::Hl7(buf) => Dynamic::from(buf),
+                Payload::Json(value) => api::to_dynamic(&value),
             };
-            let ran = this.eval(&script, &ast, &mut scope)?;
+            let mut scope = Scope::new();
+            let may_emit = match access {
+                Access::ReadOnly => {
+                    scope.push_constant_dynamic(api::MSG, msg);
+                    false
+                }
+                Access::ReadWrite => {
+                    scope.push_dynamic(api::MSG, msg);
+                    true
+                }
+            };
+            let state = this.run_state(&script, control_id, may_emit);
+            let ran = this.eval(&script, &ast, &mut scope, state)?;
             finish(ran, scope)
         })
     }
 
-    /// Evaluates `ast` with `scope` on the current thread, with the run's state installed.
-    fn eval(&self, name: &str, ast: &AST, scope: &mut Scope) -> Result<Ran, ScriptError> {
-        let guard = RunGuard::enter(RunState {
+    /// A fresh state for one run of `name` under this engine's budgets.
+    fn run_state(&self, name: &str, control_id: String, may_emit: bool) -> RunState {
+        RunState {
             script: name.to_string(),
             // A budget too large to add to the clock means no deadline.
             deadline: Instant::now().checked_add(self.limits.timeout),
@@ -253,7 +326,21 @@ impl ScriptEngine {
             operations: 0,
             stop: None,
             dropped: None,
-        });
+            control_id,
+            may_emit,
+            emitted: Vec::new(),
+        }
+    }
+
+    /// Evaluates `ast` with `scope` on the current thread, with the run's state installed.
+    fn eval(
+        &self,
+        name: &str,
+        ast: &AST,
+        scope: &mut Scope,
+        state: RunState,
+    ) -> Result<Ran, ScriptError> {
+        let guard = RunGuard::enter(state);
         // rhai returns errors rather than panicking, but a panic inside it must not take the
         // worker down with it: the engine and the AST are only read, so nothing is left broken.
         let result = catch_unwind(AssertUnwindSafe(|| {
@@ -279,48 +366,17 @@ impl ScriptEngine {
             None => {}
         }
         if let Some(reason) = state.dropped {
-            return Ok(Ran::Dropped(reason));
+            return Ok(Ran::Dropped(reason, state.emitted));
         }
         match result {
-            Ok(Ok(value)) => Ok(Ran::Finished(value)),
+            Ok(Ok(value)) => Ok(Ran::Finished(value, state.emitted)),
             Ok(Err(err)) => Err(from_eval(name, *err, &self.limits)),
             Err(_) => Err(failure(name, PANIC_MESSAGE.to_string())),
         }
     }
 }
 
-/// Runs `f` on a script thread and returns what it returns: in place when the current thread
-/// is one (see [`spawn_script_thread`]), otherwise on the calling thread's companion script
-/// thread, waiting for it. A panic in `f` is resumed on the calling thread.
-///
-/// The companion is started on first use (about 50 µs) and kept for as long as the calling
-/// thread lives, so a pool of ordinary threads (tokio's blocking pool, say) pays one hand-over
-/// per call (10 to 25 µs measured on a busy 2-core host) instead of a thread start. Filters and
-/// transforms do this by themselves; calling them inside one `run_on_script_thread` makes
-/// several runs share one hand-over. Errors only when a thread cannot be started.
-pub fn run_on_script_thread<T: Send + 'static>(
-    f: impl FnOnce() -> T + Send + 'static,
-) -> std::io::Result<T> {
-    if ON_SCRIPT_THREAD.get() {
-        return Ok(f());
-    }
-    let (reply, result) = mpsc::sync_channel(1);
-    let job: Job = Box::new(move || {
-        // Whatever happens, the caller gets an answer.
-        let _ = reply.send(catch_unwind(AssertUnwindSafe(f)));
-    });
-    hand_over(job)?;
-    match result.recv() {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(panic)) => std::panic::resume_unwind(panic),
-        // The job was dropped unrun: only possible if its thread could not run it.
-        Err(_) => Err(std::io::Error::other(
-            "the script thread ended before the job ran",
-        )),
-    }
-}
-
-/// [`run_on_script_thread`] for the engine's own calls: failures become a [`ScriptError`]
+/// [`run_on_script_thread`](super::run_on_script_thread) for the engine's own calls: failures become a [`ScriptError`]
 /// naming the script, and a panic (a bug in rhai or here) does not cross into the caller.
 fn on_script_thread<T: Send + 'static>(
     name: &str,
@@ -334,54 +390,6 @@ fn on_script_thread<T: Send + 'static>(
             name,
             format!("could not run the script on a script thread: {e}"),
         )),
-    }
-}
-
-/// Work for a companion script thread; it sends its own result back.
-type Job = Box<dyn FnOnce() + Send>;
-
-thread_local! {
-    /// The job queue of this thread's companion script thread, once started. Dropping it when
-    /// this thread exits ends the companion's loop.
-    static COMPANION: RefCell<Option<mpsc::Sender<Job>>> = const { RefCell::new(None) };
-}
-
-/// Gives `job` to this thread's companion, starting one if there is none (or it has gone).
-/// During thread teardown, when thread-locals are gone, a one-off thread runs it.
-fn hand_over(job: Job) -> std::io::Result<()> {
-    let mut job = Some(job);
-    let handed = COMPANION.try_with(|slot| -> std::io::Result<()> {
-        let Ok(mut slot) = slot.try_borrow_mut() else {
-            return Ok(());
-        };
-        if let Some(sender) = slot.as_ref()
-            && let Some(j) = job.take()
-            && let Err(mpsc::SendError(back)) = sender.send(j)
-        {
-            // The companion has gone (it cannot, short of a bug): start another.
-            job = Some(back);
-        }
-        if job.is_some() {
-            let (sender, jobs) = mpsc::channel::<Job>();
-            spawn_script_thread("ihub-script", move || {
-                while let Ok(job) = jobs.recv() {
-                    job();
-                }
-            })?;
-            if let Some(j) = job.take()
-                && let Err(mpsc::SendError(back)) = sender.send(j)
-            {
-                job = Some(back);
-            }
-            *slot = Some(sender);
-        }
-        Ok(())
-    });
-    match (handed, job) {
-        (Ok(Err(e)), _) => Err(e),
-        (_, None) => Ok(()),
-        // Thread-locals are gone (or busy): a thread of its own.
-        (_, Some(job)) => spawn_script_thread("ihub-script", job).map(drop),
     }
 }
 
@@ -402,45 +410,6 @@ pub(crate) enum Access {
     ReadOnly,
     /// `msg` is a variable.
     ReadWrite,
-}
-
-/// The stack size of script threads: 256 MiB of address space, of which only the pages a run
-/// touches are ever backed by memory.
-///
-/// rhai recurses natively for every nesting level of a script value when it clones, compares,
-/// prints or size-checks it, and for every script function call. Measured on rhai 1.27: about
-/// 6.5 KB per call level in release (45 KB in debug), and up to 3.4 KB per level of nested
-/// arrays or maps in release (11 KB in debug) for `==` and `to_string`. Nesting is bounded only
-/// by the size limits and by time (each level re-checks the whole value, so depth grows with
-/// the square root of the time spent): a script reached 5,000 levels in under a second, which
-/// overflows the 2 MiB of a tokio blocking thread and aborts the process. 256 MiB holds about
-/// 75,000 levels in release and 23,000 in debug.
-pub const SCRIPT_THREAD_STACK_BYTES: usize = 256 * 1024 * 1024;
-
-thread_local! {
-    /// Set on threads started with [`spawn_script_thread`] (companions included): scripts run
-    /// on them in place instead of being handed to another thread.
-    static ON_SCRIPT_THREAD: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Spawns a thread suited to running scripts: a [`SCRIPT_THREAD_STACK_BYTES`] stack, and marked
-/// so that [`Filter::accepts`](super::Filter::accepts) and
-/// [`Transform::apply`](super::Transform::apply) run in place on it (a few microseconds)
-/// instead of being handed to a companion script thread (10 to 25 µs more, see
-/// [`run_on_script_thread`]). A pipeline that runs many scripts may run them on a few such
-/// threads.
-pub fn spawn_script_thread<F, T>(name: impl Into<String>, f: F) -> std::io::Result<JoinHandle<T>>
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
-    std::thread::Builder::new()
-        .name(name.into())
-        .stack_size(SCRIPT_THREAD_STACK_BYTES)
-        .spawn(move || {
-            ON_SCRIPT_THREAD.set(true);
-            f()
-        })
 }
 
 /// The error text when rhai itself panicked.
@@ -483,6 +452,12 @@ struct RunState {
     stop: Option<Stop>,
     /// The reason given to the first `drop` call.
     dropped: Option<String>,
+    /// MSH-10 of the message, for log lines.
+    control_id: String,
+    /// Whether `emit` is allowed (in a transform, not a filter).
+    may_emit: bool,
+    /// What `emit` produced so far.
+    emitted: Vec<Payload>,
 }
 
 thread_local! {
@@ -534,6 +509,88 @@ pub(crate) fn request_drop(reason: &str) -> Box<EvalAltResult> {
     ))
 }
 
+/// Records a message given to `emit` for the current run.
+pub(crate) fn record_emit(payload: Payload) -> Result<(), String> {
+    with_run(|state| {
+        if !state.may_emit {
+            return Err("emit is not available here: only a transform may emit messages".into());
+        }
+        if state.emitted.len() >= MAX_EMITTED {
+            return Err(format!(
+                "emit: one run may emit at most {MAX_EMITTED} messages"
+            ));
+        }
+        state.emitted.push(payload);
+        Ok(())
+    })
+    .unwrap_or_else(|| Err("emit is not available here".into()))
+}
+
+/// The current run's script name and control id, for log lines.
+pub(crate) fn run_context() -> (String, String) {
+    with_run(|state| (state.script.clone(), state.control_id.clone())).unwrap_or_default()
+}
+
+/// What compiling a script or an expression failed with.
+enum Compiled {
+    /// A syntax error in the text itself.
+    Parse(rhai::ParseError),
+    /// An import that could not be resolved or initialised.
+    Eval(EvalAltResult),
+}
+
+/// An error from resolving a script's imports, located at its `import` line when rhai gave no
+/// position (it resolves imports after parsing, without one).
+fn import_error(
+    name: &str,
+    source: &str,
+    err: EvalAltResult,
+    limits: &ScriptLimits,
+) -> ScriptError {
+    let error = from_eval(name, err, limits);
+    match error {
+        ScriptError::Runtime {
+            file,
+            line: 0,
+            col: 0,
+            message,
+        } if file == name => {
+            // The `import` of the path the message names, or else the first `import`.
+            let imports: Vec<(usize, usize, &str)> = source
+                .lines()
+                .enumerate()
+                .filter_map(|(i, text)| {
+                    let at = text.find("import")?;
+                    Some((i + 1, at + 1, text[at..].split('"').nth(1)?))
+                })
+                .collect();
+            let (line, col) = imports
+                .iter()
+                .find(|(_, _, path)| message.contains(path))
+                .or(imports.first())
+                .map_or((0, 0), |(line, col, _)| (*line, *col));
+            ScriptError::Compile {
+                file,
+                line,
+                col,
+                message,
+            }
+        }
+        ScriptError::Runtime {
+            file,
+            line,
+            col,
+            message,
+        } => ScriptError::Compile {
+            file,
+            line,
+            col,
+            message,
+        },
+        other => other,
+    }
+}
+
 /// Installs a run's state for the current thread and restores the previous one when dropped,
 /// also when the run unwinds.
 struct RunGuard {
@@ -557,6 +614,9 @@ impl RunGuard {
             operations: 0,
             stop: None,
             dropped: None,
+            control_id: String::new(),
+            may_emit: false,
+            emitted: Vec::new(),
         })
     }
 }
@@ -577,6 +637,8 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::hl7::MessageBuf;
+    use crate::script::threads::{ON_SCRIPT_THREAD, spawn_script_thread};
     use crate::script::{Filter, Transform, TransformOutcome};
 
     fn msg() -> MessageBuf {
@@ -794,13 +856,17 @@ mod tests {
     }
 
     #[test]
-    fn imports_are_refused() {
-        let (line, _, message) = runtime_message(run(
+    fn imports_are_refused_without_a_scripts_folder() {
+        match run(
             ScriptLimits::default(),
             "let x = 1;\nimport \"/etc/passwd\" as secrets;",
-        ));
-        assert_eq!(line, 2);
-        assert_eq!(message, "scripts cannot import modules");
+        ) {
+            Err(ScriptError::Compile { line, message, .. }) => {
+                assert_eq!(line, 2);
+                assert_eq!(message, "scripts cannot import modules");
+            }
+            other => panic!("expected a compile error, got {other:?}"),
+        }
     }
 
     #[test]

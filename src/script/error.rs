@@ -69,6 +69,16 @@ pub enum ScriptError {
         /// The limit it exceeded (`ScriptLimits::max_operations`).
         limit: u64,
     },
+    /// A lookup table (`scripts/lookups/*.csv`) is malformed.
+    #[error("{}:{line}: {message}", file.display())]
+    Lookup {
+        /// The CSV file.
+        file: PathBuf,
+        /// 1-based line of the problem.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
     /// A filter expression returned something other than `true` or `false`.
     #[error("{file}: the expression returned {found}, not true or false")]
     NotBool {
@@ -121,7 +131,9 @@ fn parse_message(kind: &ParseErrorType) -> String {
                 .to_string()
         }
         ParseErrorType::ModuleUndefined(name) => {
-            format!("the module `{name}` is not available: scripts cannot import modules")
+            format!(
+                "the module `{name}` is not defined; import it first: `import \"lib/{name}\" as {name};`"
+            )
         }
         other => lower_first(&other.to_string()),
     }
@@ -132,21 +144,33 @@ fn parse_message(kind: &ParseErrorType) -> String {
 pub(crate) fn from_eval(file: &str, err: EvalAltResult, limits: &ScriptLimits) -> ScriptError {
     // Errors raised inside a script function or closure arrive wrapped, once per call level.
     // The innermost error says what happened and where; the functions say how it got there.
+    // An error inside an imported module (while it loads, or in one of its functions) is
+    // located in the module's file: the innermost source named is the file reported.
     let mut err = err;
     let mut outer_pos = Position::NONE;
     let mut functions = Vec::new();
+    let mut file = file.to_string();
     loop {
         match err {
-            EvalAltResult::ErrorInFunctionCall(name, _, inner, pos) => {
+            EvalAltResult::ErrorInFunctionCall(name, source, inner, pos) => {
                 if !pos.is_none() && outer_pos.is_none() {
                     outer_pos = pos;
+                }
+                if !source.is_empty() && source != file {
+                    file = source;
+                    outer_pos = Position::NONE;
                 }
                 functions.push(name);
                 err = *inner;
             }
-            EvalAltResult::ErrorInModule(_, inner, pos) => {
+            EvalAltResult::ErrorInModule(module, inner, pos) => {
                 if outer_pos.is_none() {
                     outer_pos = pos;
+                }
+                // The module resolver names the module by its file.
+                if module.ends_with(".rhai") {
+                    file = module;
+                    outer_pos = Position::NONE;
                 }
                 err = *inner;
             }
@@ -156,7 +180,9 @@ pub(crate) fn from_eval(file: &str, err: EvalAltResult, limits: &ScriptLimits) -
             }
         }
     }
-    let file = file.to_string();
+    if let EvalAltResult::ErrorParsing(kind, pos) = err {
+        return from_parse(&file, ParseError(Box::new(kind), pos));
+    }
     if let EvalAltResult::ErrorTooManyOperations(_) = err {
         return ScriptError::TooManyOperations {
             file,

@@ -6,6 +6,7 @@ use rhai::AST;
 
 use super::engine::{Access, Ran, ScriptEngine, SourceKind};
 use super::error::{FILTER_NAME, ScriptError};
+use super::payload::Payload;
 use crate::hl7::MessageBuf;
 
 /// A compiled filter expression such as `msg.type == "ADT" && msg.trigger in ["A01", "A04"]`.
@@ -42,15 +43,25 @@ impl Filter {
     /// Whether the channel takes `msg`. Any result other than a boolean is
     /// [`ScriptError::NotBool`], naming the type returned.
     pub fn accepts(&self, msg: &MessageBuf) -> Result<bool, ScriptError> {
+        self.accepts_payload(
+            &Payload::Hl7(msg.clone()),
+            msg.as_message().control_id().into_owned(),
+        )
+    }
+
+    /// [`Filter::accepts`] for any message: a JSON document is `msg` as a map
+    /// (`msg.resourceType == "Patient"`). `control_id` tags log lines.
+    pub fn accepts_payload(&self, msg: &Payload, control_id: String) -> Result<bool, ScriptError> {
         // A constant, so that `msg.set(..)` in a filter fails instead of changing a copy.
         self.engine.run(
             &self.name,
             &self.ast,
             msg.clone(),
             Access::ReadOnly,
+            control_id,
             |ran, _| match ran {
-                Ran::Dropped(_) => Ok(false),
-                Ran::Finished(value) => value.as_bool().map_err(|found| ScriptError::NotBool {
+                Ran::Dropped(..) => Ok(false),
+                Ran::Finished(value, _) => value.as_bool().map_err(|found| ScriptError::NotBool {
                     file: FILTER_NAME.to_string(),
                     found: found.to_string(),
                 }),

@@ -2,9 +2,9 @@
 //! channel's spec the way the engine compiles them, over a store in a temporary folder, with
 //! no source and no delivery workers, so nothing listens and no destination is contacted.
 //!
-//! The engine builds its pipeline inside `engine::channels::start`, together with the workers
-//! and the source; until that part is a public function of its own, this module assembles the
-//! [`Pipeline`] from its public fields. Keep it in step with `start`.
+//! The scripts are compiled by the engine's own [`compile_scripts`]; the engine builds its
+//! pipeline inside `engine::channels::start`, together with the workers and the source, so this
+//! module assembles the [`Pipeline`] from its public fields. Keep it in step with `start`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,32 +16,18 @@ use tokio::sync::Notify;
 
 use crate::channel::runner::{Pipeline, Route};
 use crate::channel::{AckMode, ChannelSpec, SourceSpec};
-use crate::script::{Filter, ScriptEngine, Transform};
+use crate::engine::channels::{ChannelScripts, compile_scripts};
 use crate::store::{self, Backend, Store};
 
-/// The channel's compiled scripts, built once per test file and shared by its cases.
-pub struct Scripts {
-    filter: Option<Arc<Filter>>,
-    transform: Option<Arc<Transform>>,
-}
+/// The channel's compiled scripts (filter, channel and destination transforms, lookups and
+/// imports), built once per test file by the engine's own [`compile_scripts`] and shared by
+/// its cases.
+pub struct Scripts(ChannelScripts);
 
 impl Scripts {
-    /// Compiles the channel's filter and transform in the channel's sandbox limits.
+    /// Compiles the channel's scripts exactly as the engine does when it starts the channel.
     pub fn compile(spec: &ChannelSpec) -> anyhow::Result<Scripts> {
-        let engine = Arc::new(ScriptEngine::new(spec.limits.clone()));
-        let filter = match &spec.filter {
-            Some(expression) => Some(Arc::new(
-                Filter::compile(&engine, expression).context("the filter")?,
-            )),
-            None => None,
-        };
-        let transform = match &spec.transform {
-            Some(path) => Some(Arc::new(
-                Transform::from_file(&engine, path).context("the transform script")?,
-            )),
-            None => None,
-        };
-        Ok(Scripts { filter, transform })
+        compile_scripts(spec).map(Scripts)
     }
 }
 
@@ -51,17 +37,19 @@ pub fn pipeline(spec: &ChannelSpec, scripts: &Scripts, store: &Store) -> Arc<Pip
     let routes = spec
         .destinations
         .iter()
-        .map(|destination| Route {
+        .enumerate()
+        .map(|(index, destination)| Route {
             name: destination.name.clone(),
             send_original: destination.send_original,
+            transform: scripts.0.destinations.get(index).cloned().flatten(),
             wake: Arc::new(Notify::new()),
         })
         .collect();
     Arc::new(Pipeline {
         channel: spec.id.to_string(),
         store: store.clone(),
-        filter: scripts.filter.clone(),
-        transform: scripts.transform.clone(),
+        filter: scripts.0.filter.clone(),
+        transform: scripts.0.transform.clone(),
         routes,
         // Written but not synced: a test store is thrown away, and syncing would only slow
         // the run. What is read back is the same either way.

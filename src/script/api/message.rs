@@ -1,24 +1,20 @@
-//! What scripts may call: the `msg` object, `drop`, and nothing that reaches outside the
-//! process. `scripts/README.md` is the analysts' reference for everything registered here.
+//! The `msg` object: `get`, `set`, `remove`, the header properties, `to_string`.
 //!
 //! `msg` is an owned [`MessageBuf`], registered as the Rhai type `Message`. Methods receive it by
 //! `&mut`, so reading and setting work on the value in the script's scope without copying it.
 
 use rhai::{Dynamic, Engine, EvalAltResult, FuncRegistration};
 
-use super::engine::request_drop;
+use super::segments::segment_index;
 use crate::hl7::MessageBuf;
 
 /// The name of the variable holding the message in every script.
 pub(crate) const MSG: &str = "msg";
 
-/// The reason recorded when a script calls `drop()` without one.
-const DEFAULT_DROP_REASON: &str = "dropped by the transform script";
-
 type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
 
 /// Registers the script API on `engine`.
-pub(crate) fn register(engine: &mut Engine) {
+pub(super) fn register(engine: &mut Engine) {
     engine.register_type_with_name::<MessageBuf>("Message");
 
     engine.register_fn("get", get);
@@ -27,6 +23,9 @@ pub(crate) fn register(engine: &mut Engine) {
     FuncRegistration::new("set")
         .with_purity(false)
         .register_into_engine(engine, set);
+    FuncRegistration::new("remove")
+        .with_purity(false)
+        .register_into_engine(engine, remove);
 
     engine.register_get("type", |m: &mut MessageBuf| {
         m.as_message().message_type().into_owned()
@@ -45,27 +44,7 @@ pub(crate) fn register(engine: &mut Engine) {
     // `debug(msg)`) names it without its content.
     engine.register_fn("to_string", |m: &mut MessageBuf| m.to_string());
     engine.register_fn("to_debug", |m: &mut MessageBuf| summary(m));
-
-    engine.register_fn("drop", |reason: &str| -> RhaiResult<()> {
-        Err(request_drop(reason))
-    });
-    engine.register_fn("drop", || -> RhaiResult<()> {
-        Err(request_drop(DEFAULT_DROP_REASON))
-    });
-
-    // The standard package's `sleep` blocks the thread in one operation, where neither the
-    // operation limit nor the clock check can stop it. Functions registered on the engine take
-    // precedence over packages, including calls through `Fn("sleep")`.
-    engine.register_fn("sleep", |_: rhai::INT| -> RhaiResult<()> {
-        Err(NO_SLEEP.into())
-    });
-    engine.register_fn("sleep", |_: rhai::FLOAT| -> RhaiResult<()> {
-        Err(NO_SLEEP.into())
-    });
 }
-
-/// The error for `sleep`.
-const NO_SLEEP: &str = "`sleep` is not available in scripts: a script must not wait";
 
 /// `msg.get(path)`: the text at `path`, unescaped; empty past the end of the message.
 fn get(msg: &mut MessageBuf, path: &str) -> RhaiResult<String> {
@@ -96,6 +75,26 @@ fn set(msg: &mut MessageBuf, path: &str, value: Dynamic) -> RhaiResult<()> {
     };
     msg.set(path, &text)
         .map_err(|e| format!("msg.set: {e}").into())
+}
+
+/// `msg.remove(path)`: a segment path (`"ZPI"`, `"OBX[2]"`) removes that segment; a field path
+/// (`"PID-13"`, `"PID-5.3"`) clears that value. True when there was something to remove.
+fn remove(msg: &mut MessageBuf, path: &str) -> RhaiResult<bool> {
+    if !path.contains('-') {
+        if path == "MSH" || path.starts_with("MSH[") {
+            return Err("msg.remove: the MSH segment cannot be removed".into());
+        }
+        let index = segment_index(msg, path).map_err(|e| format!("msg.remove: {e}"))?;
+        return Ok(index.is_some_and(|i| msg.remove_segment(i)));
+    }
+    let had = match msg.get(path) {
+        Ok(value) => !value.raw().is_empty(),
+        Err(e) => return Err(format!("msg.remove: {e}").into()),
+    };
+    if had {
+        msg.set(path, "").map_err(|e| format!("msg.remove: {e}"))?;
+    }
+    Ok(had)
 }
 
 /// A one-line description of a message without patient data.
