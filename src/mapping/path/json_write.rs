@@ -62,6 +62,27 @@ impl WritePath {
         Ok(WritePath { steps })
     }
 
+    /// Refuses to write a filter's own key to anything but the filter's value
+    /// (`telecom[?(@.system=="phone")].system = "email"`): the element would no longer match the
+    /// filter, so the value could never be read back through the same path.
+    fn check_filter_keys(&self, value: &Value) -> Result<(), String> {
+        for (at, pair) in self.steps.windows(2).enumerate() {
+            let (Step::Filter(conds), Step::Key(key)) = (&pair[0], &pair[1]) else {
+                continue;
+            };
+            let Some((_, wanted)) = conds.iter().find(|(k, _)| k == key) else {
+                continue;
+            };
+            let is_last = at + 2 == self.steps.len();
+            if !is_last || value != wanted {
+                return Err(format!(
+                    "cannot write `{self}`: `{key}` is what the filter selects by, so it must stay {wanted}"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The steps, first to last.
     pub fn steps(&self) -> &[Step] {
         &self.steps
@@ -71,6 +92,7 @@ impl WritePath {
     /// Nothing is changed when it fails.
     pub fn set(&self, root: &mut Value, value: Value) -> Result<(), String> {
         // Check first so a failure half-way leaves no half-built objects behind.
+        self.check_filter_keys(&value)?;
         check_at(root, &self.steps, self, 0)?;
         set_at(root, &self.steps, value, self, 0)
     }
