@@ -46,6 +46,7 @@
 
 mod error;
 mod handle;
+mod journal;
 mod keys;
 mod kv;
 mod model;
