@@ -7,20 +7,28 @@
 //! to the backend directly.
 //!
 //! The loop: wait for a request; then take every other request already waiting (up to a cap);
-//! apply each to an overlay in arrival order; commit them all in **one** write transaction; and
-//! only then answer each caller through its oneshot channel. While one commit is syncing, the
-//! next requests pile up in the channel and form the next group, so the number of syncs per
-//! second stays near `1 / sync time` however many writers there are, and each sync carries
-//! more messages as load grows. That is how "acknowledged means durable" stays fast.
+//! apply each to an overlay in arrival order; append the group's accepts to the journal with
+//! **one** write (and one `fdatasync` if any of them needs it); commit the whole group to the
+//! database in **one** non-durable transaction; and only then answer each caller through its
+//! oneshot channel. While one group is syncing, the next requests pile up in the channel and
+//! form the next group, so the number of syncs per second stays near `1 / sync time` however
+//! many writers there are, and each sync carries more messages as load grows.
 //!
 //! Durability per request:
-//! - `accept` with [`Durability::Sync`] and [`Request::Flush`] make the group's commit durable.
-//! - `accept` with [`Durability::Interval`] commits without syncing and sets a deadline; the
-//!   thread syncs when the deadline passes (or earlier, with the next durable commit).
-//! - Delivery bookkeeping (attempts, replays, prunes) commits without syncing and is made
-//!   durable within [`BOOKKEEPING_MAX_DELAY_MS`]. Losing it in a crash costs at most a second
-//!   delivery of a message already sent (at-least-once allows that) or a replay to redo; it
-//!   never loses a message, and it keeps acknowledgements from waiting behind delivery traffic.
+//! - `accept` with [`Durability::Sync`] and [`Request::Flush`] sync the journal before anyone
+//!   in the group is answered; a flush also makes the database durable (a checkpoint).
+//! - `accept` with [`Durability::Interval`] is written to the journal without a sync and sets a
+//!   deadline; the thread syncs the journal when the deadline passes (or earlier, with the next
+//!   sync).
+//! - Delivery bookkeeping (attempts, replays, prunes) is not journaled: it commits without
+//!   syncing and is made durable by a checkpoint within [`BOOKKEEPING_MAX_DELAY_MS`]. Losing it
+//!   in a crash costs at most a second delivery of a message already sent (at-least-once allows
+//!   that) or a replay to redo; it never loses a message.
+//! - A checkpoint (a durable database commit, then emptying the journal) also runs every
+//!   2 s while accepts come in and when the journal reaches 64 MiB.
+//!
+//! Without a journal (unit tests over the in-memory backend) accepts make the database commit
+//! durable instead, as before the journal existed.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
