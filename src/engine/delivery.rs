@@ -9,6 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use metrics::{Counter, Gauge, Histogram};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -22,6 +23,36 @@ const IDLE_POLL: Duration = Duration::from_secs(1);
 
 /// The longest wait a server's `Retry-After` may impose; beyond it the backoff policy rules.
 const MAX_SERVER_DELAY: Duration = Duration::from_secs(3600);
+
+/// The worker's metric handles, registered once: a `counter!` with label strings costs two
+/// `String` clones and a registry lookup on every message.
+struct Meters {
+    duration: Histogram,
+    sent: Counter,
+    retries: Counter,
+    rejected: Counter,
+    dequeued: Counter,
+    depth: Gauge,
+    oldest_age: Gauge,
+}
+
+impl Meters {
+    fn new(channel: &str, destination: &str) -> Meters {
+        let labels = [
+            ("channel", channel.to_owned()),
+            ("destination", destination.to_owned()),
+        ];
+        Meters {
+            duration: metrics::histogram!(crate::metrics::REQUEST_DURATION, &labels),
+            sent: metrics::counter!(crate::metrics::SENT, &labels),
+            retries: metrics::counter!(crate::metrics::RETRIES, &labels),
+            rejected: metrics::counter!(crate::metrics::REJECTED, &labels),
+            dequeued: metrics::counter!(crate::metrics::DEQUEUED, &labels),
+            depth: metrics::gauge!(crate::metrics::QUEUE_DEPTH, &labels),
+            oldest_age: metrics::gauge!(crate::metrics::QUEUE_OLDEST_AGE, &labels),
+        }
+    }
+}
 
 /// Everything one worker needs.
 pub struct DeliveryWorker {
@@ -45,6 +76,7 @@ impl DeliveryWorker {
     /// Runs until `stop` is cancelled. An attempt in flight is finished and recorded first, so a
     /// stop never loses track of a message.
     pub async fn run(mut self, stop: CancellationToken) {
+        let meters = Meters::new(&self.channel, &self.name);
         loop {
             if stop.is_cancelled() {
                 return;
@@ -54,7 +86,7 @@ impl DeliveryWorker {
                 Ok(Some(delivery)) => {
                     let now = now_ms();
                     if delivery.not_before_ms <= now {
-                        self.deliver(delivery).await;
+                        self.deliver(delivery, &meters).await;
                         continue;
                     }
                     Duration::from_millis(delivery.not_before_ms - now).min(IDLE_POLL)
@@ -65,7 +97,7 @@ impl DeliveryWorker {
                     IDLE_POLL
                 }
             };
-            self.report_queue();
+            self.report_queue(&meters);
             tokio::select! {
                 _ = stop.cancelled() => return,
                 _ = self.wake.notified() => {}
@@ -85,7 +117,7 @@ impl DeliveryWorker {
             .next())
     }
 
-    async fn deliver(&mut self, delivery: Delivery) {
+    async fn deliver(&mut self, delivery: Delivery, meters: &Meters) {
         let message = self.store.message(delivery.message_id).ok().flatten();
         let (message_type, trigger, received_ms) = message
             .as_ref()
@@ -110,11 +142,11 @@ impl DeliveryWorker {
         let at_ms = now_ms();
         let outcome = self.destination.send(&input).await;
         let elapsed = started.elapsed();
-        metrics::histogram!(crate::metrics::REQUEST_DURATION, "channel" => self.channel.clone(), "destination" => self.name.clone()).record(elapsed.as_secs_f64());
+        meters.duration.record(elapsed.as_secs_f64());
         let attempt_number = delivery.attempts + 1;
         let (attempt, next) = match outcome {
             Outcome::Delivered { response } => {
-                metrics::counter!(crate::metrics::SENT, "channel" => self.channel.clone(), "destination" => self.name.clone()).increment(1);
+                meters.sent.increment(1);
                 (
                     Attempt {
                         at_ms,
@@ -129,14 +161,14 @@ impl DeliveryWorker {
             Outcome::Retry { error, after } => {
                 let next = match self.retry.next_delay(attempt_number) {
                     Some(delay) => {
-                        metrics::counter!(crate::metrics::RETRIES, "channel" => self.channel.clone(), "destination" => self.name.clone()).increment(1);
+                        meters.retries.increment(1);
                         // A server may ask for a later retry (Retry-After); honour it, within reason.
                         let delay =
                             after.map_or(delay, |server| server.min(MAX_SERVER_DELAY).max(delay));
                         NextStep::RetryAt(now_ms() + delay.as_millis() as u64)
                     }
                     None => {
-                        metrics::counter!(crate::metrics::REJECTED, "channel" => self.channel.clone(), "destination" => self.name.clone()).increment(1);
+                        meters.rejected.increment(1);
                         tracing::warn!(channel = %self.channel, destination = %self.name, message_id = delivery.message_id, control_id = %delivery.control_id, "Delivery failed after the last attempt; the message is in ERROR and can be replayed.");
                         NextStep::DeadLetter
                     }
@@ -153,7 +185,7 @@ impl DeliveryWorker {
                 )
             }
             Outcome::Reject { error } => {
-                metrics::counter!(crate::metrics::REJECTED, "channel" => self.channel.clone(), "destination" => self.name.clone()).increment(1);
+                meters.rejected.increment(1);
                 tracing::warn!(channel = %self.channel, destination = %self.name, message_id = delivery.message_id, control_id = %delivery.control_id, "The destination rejected the message; it is in ERROR and can be replayed.");
                 (
                     Attempt {
@@ -168,7 +200,7 @@ impl DeliveryWorker {
             }
         };
         if matches!(next, NextStep::Sent | NextStep::DeadLetter) {
-            metrics::counter!(crate::metrics::DEQUEUED, "channel" => self.channel.clone(), "destination" => self.name.clone()).increment(1);
+            meters.dequeued.increment(1);
         }
         if let Err(error) = self
             .store
@@ -188,13 +220,13 @@ impl DeliveryWorker {
         }
     }
 
-    fn report_queue(&self) {
+    fn report_queue(&self, meters: &Meters) {
         if let Ok(stats) = self.store.queue_stats(&self.channel, &self.name) {
-            metrics::gauge!(crate::metrics::QUEUE_DEPTH, "channel" => self.channel.clone(), "destination" => self.name.clone()).set(stats.depth as f64);
+            meters.depth.set(stats.depth as f64);
             let age = stats
                 .oldest_enqueued_ms
                 .map_or(0.0, |t| now_ms().saturating_sub(t) as f64 / 1000.0);
-            metrics::gauge!(crate::metrics::QUEUE_OLDEST_AGE, "channel" => self.channel.clone(), "destination" => self.name.clone()).set(age);
+            meters.oldest_age.set(age);
         }
     }
 }

@@ -289,7 +289,85 @@ impl Ack {
 }
 
 /// Builds the acknowledgment of `original`.
+///
+/// The common case (an accept without text or error) is written byte by byte from the
+/// original's raw header fields and parsed once; path-based setters re-split the growing
+/// message for every field and cost more than parsing the whole original did.
 pub fn build_ack(original: &Message<'_>, ack: &Ack) -> MessageBuf {
+    if ack.code.is_accept()
+        && ack.text.is_none()
+        && ack.error.is_none()
+        && let Some(out) = concatenated_ack(original, ack)
+    {
+        return out;
+    }
+    build_ack_by_path(original, ack)
+}
+
+/// The header fields of the acknowledgment, by MSH field number (3 to 18).
+fn ack_header_fields(original: &Message<'_>) -> [(usize, Vec<u8>); 10] {
+    let header = original.header();
+    let raw = |n: usize| header.field(n).raw().to_vec();
+    let trigger = original.trigger_event();
+    let modern = version_at_least(&original.version(), 2, 4);
+    let message_type = if modern {
+        format!("ACK^{trigger}^ACK")
+    } else if trigger.is_empty() {
+        "ACK".into()
+    } else {
+        format!("ACK^{trigger}")
+    };
+    [
+        (3, raw(5)),
+        (4, raw(6)),
+        (5, raw(3)),
+        (6, raw(4)),
+        (7, super::datetime::now_timestamp().into_bytes()),
+        (9, message_type.into_bytes()),
+        (10, next_control_id().into_bytes()),
+        (11, raw(11)),
+        (12, raw(12)),
+        (18, raw(18)),
+    ]
+}
+
+/// `MSH` and `MSA` by concatenation; `None` when the result does not parse back (a header too
+/// odd for the fast path), and the caller takes the path-based one.
+fn concatenated_ack(original: &Message<'_>, ack: &Ack) -> Option<MessageBuf> {
+    let delimiters = original.delimiters();
+    let separator = delimiters.field;
+    let fields = ack_header_fields(original);
+    let last = fields
+        .iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(n, _)| *n)
+        .max()
+        .unwrap_or(2);
+    let mut bytes = Vec::with_capacity(160);
+    bytes.extend_from_slice(b"MSH");
+    bytes.push(separator);
+    bytes.extend(delimiters.encoding_characters());
+    let mut next = fields.iter().peekable();
+    for n in 3..=last {
+        bytes.push(separator);
+        if let Some((_, value)) = next.next_if(|(at, _)| *at == n) {
+            bytes.extend_from_slice(value);
+        }
+    }
+    bytes.extend_from_slice(b"\rMSA");
+    bytes.push(separator);
+    bytes.extend_from_slice(ack.code.as_str().as_bytes());
+    let control_id = original.header().field(10).raw();
+    if !control_id.is_empty() {
+        bytes.push(separator);
+        bytes.extend_from_slice(control_id);
+    }
+    bytes.push(b'\r');
+    MessageBuf::parse(&bytes).ok()
+}
+
+/// The general builder: every field set by path (also text, ERR and rejects).
+fn build_ack_by_path(original: &Message<'_>, ack: &Ack) -> MessageBuf {
     let header = original.header();
     let mut out = MessageBuf::new(*original.delimiters());
     let raw = |n: usize| String::from_utf8_lossy(header.field(n).raw()).into_owned();
@@ -467,6 +545,37 @@ mod tests {
 
     fn ack_of(input: &[u8], ack: Ack) -> MessageBuf {
         build_ack(&Message::parse(input).unwrap(), &ack)
+    }
+
+    /// The ACK's bytes with MSH-7 and MSH-10 (time and a fresh control id) blanked.
+    fn comparable(ack: &MessageBuf) -> Vec<u8> {
+        let mut ack = MessageBuf::parse(ack.as_bytes()).unwrap();
+        ack.set_raw("MSH-7", "T").unwrap();
+        ack.set_raw("MSH-10", "C").unwrap();
+        ack.into_bytes()
+    }
+
+    #[test]
+    fn concatenated_ack_equals_the_path_built_one() {
+        let inputs: [&[u8]; 5] = [
+            ORU,
+            b"MSH|^~\\&|A|B|C|D|20240101||ADT^A01|X1|P|2.3\rPID|1\r",
+            b"MSH|^~\\&|||||||ADT|X2|P\r",
+            b"MSH#$%*!#A#B#C#D###ORM$O01#X3#P#2.5#######UNICODE UTF-8\r",
+            b"MSH|^~\\&#|A^X&Y|B|||||ADT^A04|X5\r",
+        ];
+        for input in inputs {
+            let original = Message::parse(input).unwrap();
+            let ack = Ack::new(AckCode::AA);
+            let fast = concatenated_ack(&original, &ack).expect("fast path");
+            let slow = build_ack_by_path(&original, &ack);
+            assert_eq!(
+                String::from_utf8_lossy(&comparable(&fast)),
+                String::from_utf8_lossy(&comparable(&slow)),
+                "for {:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
     }
 
     #[test]

@@ -10,10 +10,11 @@ use std::thread::JoinHandle;
 use tokio::sync::oneshot;
 
 use super::error::StoreError;
+use super::journal::{self, Journal};
 use super::keys;
 use super::kv::{Batch, Kv, Table};
 use super::model::{Attempt, Backend, Durability, MessageId, NewMessage, NextStep, PrunePolicy};
-use super::ops::Counters;
+use super::ops::{self, Counters, Tx};
 use super::record;
 use super::redb_kv::RedbKv;
 use super::writer::{Request, Writer};
@@ -81,10 +82,19 @@ impl Store {
             #[cfg(feature = "sled")]
             Backend::Sled => Arc::new(super::sled_kv::SledKv::open(dir)?),
         };
-        let counters = init_schema(kv.as_ref())?;
+        let mut counters = init_schema(kv.as_ref())?;
+        let (mut journal, entries) = Journal::open(dir)?;
+        replay_journal(kv.as_ref(), &mut counters, entries)?;
+        journal.reset()?;
         let commits = Arc::new(AtomicU64::new(0));
         let (sender, receiver) = mpsc::channel();
-        let writer = Writer::new(Arc::clone(&kv), receiver, counters, Arc::clone(&commits));
+        let writer = Writer::new(
+            Arc::clone(&kv),
+            receiver,
+            counters,
+            Arc::clone(&commits),
+            Some(journal),
+        );
         let handle = std::thread::Builder::new()
             .name("ihub-store-writer".into())
             .spawn(move || writer.run())
@@ -233,6 +243,47 @@ impl Store {
     pub async fn flush(&self) -> Result<(), StoreError> {
         self.request(|reply| Request::Flush { reply }).await
     }
+}
+
+/// Applies the journal's accepts that the database does not hold yet (its durable state ends
+/// before them: their ids are not below the next id it persisted), durably, in journal order.
+fn replay_journal(
+    kv: &dyn Kv,
+    counters: &mut Counters,
+    entries: Vec<journal::Entry>,
+) -> Result<(), StoreError> {
+    let snapshot = kv.snapshot()?;
+    let mut batch = Batch::default();
+    let mut replayed = 0u64;
+    for entry in entries {
+        if entry.id < counters.next_id {
+            continue;
+        }
+        let mut next = *counters;
+        next.next_id = entry.id;
+        let mut tx = Tx::new(snapshot.as_ref(), &batch);
+        match ops::accept(&mut tx, &mut next, entry.msg, entry.now_ms) {
+            Ok(_) => {
+                let staged = tx.into_staged();
+                batch.changes.extend(staged);
+                *counters = next;
+                replayed += 1;
+            }
+            // It was valid when it was accepted; if it is not now, report it and go on.
+            Err(error) => {
+                tracing::error!(%error, id = entry.id, "Cannot replay a journaled message.")
+            }
+        }
+    }
+    drop(snapshot);
+    if replayed > 0 {
+        kv.apply(batch, true)?;
+        tracing::info!(
+            messages = replayed,
+            "Store recovered messages from its journal."
+        );
+    }
+    Ok(())
 }
 
 /// Checks the schema version (writing it into a new store) and loads the counters.

@@ -3,8 +3,10 @@
 //!
 //! Everything persistent goes through [`Store`]. Its guarantee is the engine's: **acknowledged
 //! means durable**. [`Store::accept`] returns only after the message and its queue entries are
-//! on disk (fsync), and concurrent accepts share one commit and one sync (group commit), so
-//! durability costs one disk sync per batch, not per message.
+//! on disk (fsync), and concurrent accepts share one write and one sync (group commit), so
+//! durability costs one disk sync per batch, not per message. The durability point is an
+//! append-only journal (`journal`); the database gets the same changes as a cheap non-durable
+//! commit and is made durable by a periodic checkpoint, and the journal is replayed at open.
 //!
 //! Layers, bottom up:
 //! - `kv`: a small ordered key-value seam (named tables, get, range scans both ways, atomic
@@ -13,7 +15,8 @@
 //! - `keys`: big-endian key encodings, so range scans walk queues and histories in order.
 //! - `record`: the stored records (JSON metadata; bulk bytes kept as separate raw values).
 //! - `ops`: the write operations, with every index and counter kept in the same batch.
-//! - `writer`: the writer thread and its group commit.
+//! - `journal`: the checksummed accept log that an acknowledgement waits for.
+//! - `writer`: the writer thread, its group commit and checkpoints.
 //! - `handle` and `query`: the [`Store`] API, writes and reads.
 //! - `model`: the public types; no storage-crate type appears in this module's API, so a
 //!   PostgreSQL backend can sit behind the same API later.
@@ -46,6 +49,7 @@
 
 mod error;
 mod handle;
+mod journal;
 mod keys;
 mod kv;
 mod model;

@@ -162,9 +162,9 @@ pub enum Durability {
     /// On disk (fsync) before `accept` returns. Concurrent accepts share one sync (group commit).
     #[default]
     Sync,
-    /// Committed (visible) at once, made durable within `max_delay_ms`. A crash (redb: even a
-    /// process crash; sled: a power cut or OS crash) can lose the messages of that window even
-    /// though they were acknowledged.
+    /// Written to the store's journal (it reached the OS, so a process crash loses nothing)
+    /// and visible at once; synced to disk within `max_delay_ms`. A power cut or OS crash can
+    /// lose the messages of that window even though they were acknowledged.
     Interval {
         /// The longest time an acknowledged message may stay not durable.
         max_delay_ms: u64,

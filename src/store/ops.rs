@@ -18,7 +18,7 @@ use super::kv::{Batch, Change, KeyRange, Snapshot, Table};
 use super::model::{
     Attempt, DeliveryStatus, MessageId, MessageStatus, NewMessage, NextStep, PrunePolicy,
 };
-use super::record::{self, DestRecord, MessageRecord, QueueEntry};
+use super::record::{self, DestRecord, MessageRecord, PayloadSource, QueueEntry};
 
 /// The writer's persisted counters. Kept in memory by the one writer (so no read-modify-write
 /// race exists) and written into every batch that advances them.
@@ -171,6 +171,7 @@ impl<'a> Tx<'a> {
             not_before_ms: 0,
             enqueued_at_ms: now_ms,
             control_id: record.meta.control_id.clone(),
+            payload: dest.payload,
         };
         dest.status = DeliveryStatus::Queued;
         dest.queue_seq = Some(seq);
@@ -202,6 +203,7 @@ pub(crate) fn accept(
             )));
         }
     }
+    let sources = record::payload_sources(&msg);
     let id = counters.take_id();
     let status = if msg.deliveries.is_empty() {
         msg.status
@@ -220,12 +222,14 @@ pub(crate) fn accept(
         destinations: msg
             .deliveries
             .iter()
-            .map(|d| DestRecord {
+            .zip(&sources)
+            .map(|(d, source)| DestRecord {
                 name: d.destination.clone(),
                 status: DeliveryStatus::Queued,
                 attempts: 0,
                 queue_seq: None,
                 not_before_ms: None,
+                payload: *source,
             })
             .collect(),
     };
@@ -237,11 +241,13 @@ pub(crate) fn accept(
     for (index, delivery) in msg.deliveries.into_iter().enumerate() {
         let dest_index = u16::try_from(index)
             .map_err(|_| StoreError::Invalid("more than 65535 destinations".into()))?;
-        tx.put(
-            Table::Payloads,
-            keys::payload(id, dest_index),
-            delivery.payload,
-        );
+        if sources.get(index) == Some(&PayloadSource::Own) {
+            tx.put(
+                Table::Payloads,
+                keys::payload(id, dest_index),
+                delivery.payload,
+            );
+        }
         // Queue age counts from now, by the writer's clock (the received time is the caller's).
         tx.enqueue(counters, id, &mut record, index, now_ms)?;
     }
@@ -480,7 +486,9 @@ fn delete_message(
     for (index, dest) in record.destinations.iter().enumerate() {
         let dest_index = u16::try_from(index)
             .map_err(|_| StoreError::corrupt(format!("message {id}"), "too many destinations"))?;
-        tx.delete(Table::Payloads, keys::payload(id, dest_index));
+        if dest.payload == PayloadSource::Own {
+            tx.delete(Table::Payloads, keys::payload(id, dest_index));
+        }
         // Attempts are numbered 0..attempts, so they are deleted by key without a scan.
         for number in 0..dest.attempts {
             tx.delete(Table::Attempts, keys::attempt(id, dest_index, number));

@@ -15,7 +15,7 @@ use super::model::{
     ChannelCounts, Delivery, MessageFilter, MessageId, MessageStatus, MessageSummary, QueueStats,
     StoredDelivery, StoredMessage,
 };
-use super::record::{self, MessageRecord, QueueEntry};
+use super::record::{self, MessageRecord, PayloadSource, QueueEntry};
 
 fn read_record(
     snapshot: &dyn Snapshot,
@@ -63,11 +63,7 @@ fn delivery(
     destination: &str,
     entry: QueueEntry,
 ) -> Result<Delivery, StoreError> {
-    let payload = snapshot
-        .get(
-            Table::Payloads,
-            &keys::payload(entry.message_id, entry.dest_index),
-        )?
+    let payload = read_payload(snapshot, entry.message_id, entry.dest_index, entry.payload)?
         .ok_or_else(|| {
             StoreError::corrupt(
                 format!("payload of message {}", entry.message_id),
@@ -82,6 +78,20 @@ fn delivery(
         not_before_ms: entry.not_before_ms,
         control_id: entry.control_id,
     })
+}
+
+/// One destination's payload, wherever `source` says it is stored.
+fn read_payload(
+    snapshot: &dyn Snapshot,
+    id: MessageId,
+    dest_index: u16,
+    source: PayloadSource,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    match source {
+        PayloadSource::Own => snapshot.get(Table::Payloads, &keys::payload(id, dest_index)),
+        PayloadSource::Raw => snapshot.get(Table::Raw, &keys::message(id)),
+        PayloadSource::Transformed => snapshot.get(Table::Transformed, &keys::message(id)),
+    }
 }
 
 fn decode_entry(value: &[u8]) -> Result<QueueEntry, StoreError> {
@@ -112,9 +122,10 @@ impl Store {
             let dest_index = u16::try_from(index).map_err(|_| {
                 StoreError::corrupt(format!("message {id}"), "too many destinations")
             })?;
-            let payload = snapshot
-                .get(Table::Payloads, &keys::payload(id, dest_index))?
-                .unwrap_or_default();
+            let payload = match dest.payload {
+                PayloadSource::Raw => raw.clone(),
+                source => read_payload(snapshot, id, dest_index, source)?.unwrap_or_default(),
+            };
             let mut attempts = Vec::with_capacity(dest.attempts as usize);
             snapshot.scan(
                 Table::Attempts,

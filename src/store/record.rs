@@ -8,7 +8,45 @@
 use serde::{Deserialize, Serialize};
 
 use super::error::StoreError;
-use super::model::{Attempt, DeliveryStatus, MessageId, MessageMeta, MessageStatus};
+use super::model::{Attempt, DeliveryStatus, MessageId, MessageMeta, MessageStatus, NewMessage};
+
+/// Where a destination's payload is stored. Without a transform (or with `send_original`) a
+/// payload is byte for byte the raw or transformed message; storing it once more would double
+/// the bytes written per message, so only a payload of its own gets a `payloads` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum PayloadSource {
+    /// In the `payloads` table (also every record written before this field existed).
+    #[default]
+    Own,
+    /// The raw message is the payload.
+    Raw,
+    /// The transformed message is the payload.
+    Transformed,
+}
+
+impl PayloadSource {
+    /// For `skip_serializing_if`: the default needs no bytes in the record.
+    pub(crate) fn is_own(&self) -> bool {
+        *self == PayloadSource::Own
+    }
+}
+
+/// Where each of `msg`'s payloads will be stored, in delivery order.
+pub(crate) fn payload_sources(msg: &NewMessage) -> Vec<PayloadSource> {
+    msg.deliveries
+        .iter()
+        .map(|d| {
+            if d.payload == msg.raw {
+                PayloadSource::Raw
+            } else if msg.transformed.as_deref() == Some(d.payload.as_slice()) {
+                PayloadSource::Transformed
+            } else {
+                PayloadSource::Own
+            }
+        })
+        .collect()
+}
 
 /// One message, without its bulk bytes. Key: the message id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +81,9 @@ pub(crate) struct DestRecord {
     /// While queued: not to be sent before this time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) not_before_ms: Option<u64>,
+    /// Where its payload is stored.
+    #[serde(default, skip_serializing_if = "PayloadSource::is_own")]
+    pub(crate) payload: PayloadSource,
 }
 
 impl MessageRecord {
@@ -94,6 +135,9 @@ pub(crate) struct QueueEntry {
     pub(crate) not_before_ms: u64,
     pub(crate) enqueued_at_ms: u64,
     pub(crate) control_id: String,
+    /// Where the payload is stored (copied from the destination record).
+    #[serde(default, skip_serializing_if = "PayloadSource::is_own")]
+    pub(crate) payload: PayloadSource,
 }
 
 /// The JSON part of an attempt; the response bytes follow it.
@@ -185,6 +229,7 @@ mod tests {
             attempts: 0,
             queue_seq: None,
             not_before_ms: None,
+            payload: PayloadSource::Own,
         }
     }
 

@@ -7,20 +7,28 @@
 //! to the backend directly.
 //!
 //! The loop: wait for a request; then take every other request already waiting (up to a cap);
-//! apply each to an overlay in arrival order; commit them all in **one** write transaction; and
-//! only then answer each caller through its oneshot channel. While one commit is syncing, the
-//! next requests pile up in the channel and form the next group, so the number of syncs per
-//! second stays near `1 / sync time` however many writers there are, and each sync carries
-//! more messages as load grows. That is how "acknowledged means durable" stays fast.
+//! apply each to an overlay in arrival order; append the group's accepts to the journal with
+//! **one** write (and one `fdatasync` if any of them needs it); commit the whole group to the
+//! database in **one** non-durable transaction; and only then answer each caller through its
+//! oneshot channel. While one group is syncing, the next requests pile up in the channel and
+//! form the next group, so the number of syncs per second stays near `1 / sync time` however
+//! many writers there are, and each sync carries more messages as load grows.
 //!
 //! Durability per request:
-//! - `accept` with [`Durability::Sync`] and [`Request::Flush`] make the group's commit durable.
-//! - `accept` with [`Durability::Interval`] commits without syncing and sets a deadline; the
-//!   thread syncs when the deadline passes (or earlier, with the next durable commit).
-//! - Delivery bookkeeping (attempts, replays, prunes) commits without syncing and is made
-//!   durable within [`BOOKKEEPING_MAX_DELAY_MS`]. Losing it in a crash costs at most a second
-//!   delivery of a message already sent (at-least-once allows that) or a replay to redo; it
-//!   never loses a message, and it keeps acknowledgements from waiting behind delivery traffic.
+//! - `accept` with [`Durability::Sync`] and [`Request::Flush`] sync the journal before anyone
+//!   in the group is answered; a flush also makes the database durable (a checkpoint).
+//! - `accept` with [`Durability::Interval`] is written to the journal without a sync and sets a
+//!   deadline; the thread syncs the journal when the deadline passes (or earlier, with the next
+//!   sync).
+//! - Delivery bookkeeping (attempts, replays, prunes) is not journaled: it commits without
+//!   syncing and is made durable by a checkpoint within [`BOOKKEEPING_MAX_DELAY_MS`]. Losing it
+//!   in a crash costs at most a second delivery of a message already sent (at-least-once allows
+//!   that) or a replay to redo; it never loses a message.
+//! - A checkpoint (a durable database commit, then emptying the journal) also runs every
+//!   2 s while accepts come in and when the journal reaches 64 MiB.
+//!
+//! Without a journal (unit tests over the in-memory backend) accepts make the database commit
+//! durable instead, as before the journal existed.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -31,6 +39,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::oneshot;
 
 use super::error::StoreError;
+use super::journal::{self, Journal};
 use super::kv::{Batch, Kv};
 use super::model::{Attempt, Durability, MessageId, NewMessage, NextStep, PrunePolicy};
 use super::ops::{self, Counters, Tx};
@@ -42,6 +51,12 @@ pub(crate) const BOOKKEEPING_MAX_DELAY_MS: u64 = 200;
 const MAX_GROUP_REQUESTS: usize = 1024;
 /// ... and at most about this many bytes of message content.
 const MAX_GROUP_BYTES: usize = 64 * 1024 * 1024;
+
+/// With the journal, the database is made durable (a checkpoint, which empties the journal)
+/// at least this often while accepts come in ...
+const CHECKPOINT_INTERVAL_MS: u64 = 2_000;
+/// ... and whenever the journal has grown to this many bytes, so replay at open stays short.
+const CHECKPOINT_JOURNAL_BYTES: u64 = 64 * 1024 * 1024;
 
 /// After a failed background sync, try again after this long.
 const SYNC_RETRY: Duration = Duration::from_secs(1);
@@ -158,8 +173,34 @@ pub(crate) struct Writer {
     counters: Counters,
     /// Commits made (exposed for tests and metrics: how well group commit batches).
     commits: Arc<AtomicU64>,
-    /// When the oldest not-yet-durable commit must be synced, if there is one.
+    /// The accept journal; `None` only in unit tests over an in-memory backend, where accepts
+    /// are made durable by durable database commits as before the journal existed.
+    journal: Option<Journal>,
+    /// When the oldest non-durable database commit must be made durable, if there is one.
     durable_by: Option<Instant>,
+    /// When the oldest unsynced journal record must be synced, if there is one.
+    journal_sync_by: Option<Instant>,
+}
+
+/// What one group asks for beyond its changes.
+#[derive(Default)]
+struct Needs {
+    /// An accept with [`Durability::Sync`]: durable before anyone is answered.
+    sync: bool,
+    /// The shortest `max_delay_ms` of the group's interval accepts.
+    accept_delay_ms: Option<u64>,
+    /// The shortest delay of the group's bookkeeping (attempts, replays, prunes).
+    bookkeeping_delay_ms: Option<u64>,
+    /// Callers of [`Request::Flush`]: everything durable, database included.
+    flushes: Vec<Reply<()>>,
+}
+
+fn min_delay(slot: &mut Option<u64>, ms: u64) {
+    *slot = Some(slot.map_or(ms, |d| d.min(ms)));
+}
+
+fn earlier(slot: &mut Option<Instant>, deadline: Instant) {
+    *slot = Some(slot.map_or(deadline, |d| d.min(deadline)));
 }
 
 impl Writer {
@@ -168,28 +209,41 @@ impl Writer {
         rx: Receiver<Request>,
         counters: Counters,
         commits: Arc<AtomicU64>,
+        journal: Option<Journal>,
     ) -> Self {
         Writer {
             kv,
             rx,
             counters,
             commits,
+            journal,
             durable_by: None,
+            journal_sync_by: None,
         }
     }
 
     /// Runs until every sender is gone, then makes everything durable and returns.
     pub(crate) fn run(mut self) {
         loop {
-            let first = match self.durable_by {
+            // Deadlines are checked before every group, so a steady stream of requests cannot
+            // postpone them.
+            let now = Instant::now();
+            if self.durable_by.is_some_and(|d| d <= now) {
+                self.checkpoint();
+            }
+            if self.journal_sync_by.is_some_and(|d| d <= now) {
+                self.sync_journal();
+            }
+            let deadline = match (self.durable_by, self.journal_sync_by) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let first = match deadline {
                 Some(deadline) => {
                     let wait = deadline.saturating_duration_since(Instant::now());
                     match self.rx.recv_timeout(wait) {
                         Ok(request) => request,
-                        Err(RecvTimeoutError::Timeout) => {
-                            self.background_sync();
-                            continue;
-                        }
+                        Err(RecvTimeoutError::Timeout) => continue,
                         Err(RecvTimeoutError::Disconnected) => break,
                     }
                 }
@@ -211,18 +265,31 @@ impl Writer {
             }
             self.commit_group(group);
         }
-        // Shutdown: whatever was committed without a sync is made durable now.
-        if self.durable_by.is_some()
-            && let Err(error) = self.kv.sync()
-        {
-            tracing::error!(%error, "Store sync at shutdown failed.");
+        // Shutdown: whatever is not durable yet is made durable now.
+        if self.durable_by.is_some() || self.journal.as_ref().is_some_and(|j| j.len() > 0) {
+            if let Err(error) = self.kv.sync() {
+                tracing::error!(%error, "Store sync at shutdown failed.");
+                self.sync_journal();
+            } else if let Some(journal) = self.journal.as_mut()
+                && let Err(error) = journal.reset()
+            {
+                tracing::error!(%error, "Emptying the store journal at shutdown failed.");
+            }
         }
     }
 
-    /// Syncs commits whose durability deadline has passed.
-    fn background_sync(&mut self) {
+    /// Makes the database durable and empties the journal, whose records it now holds.
+    fn checkpoint(&mut self) {
         match self.kv.sync() {
-            Ok(()) => self.durable_by = None,
+            Ok(()) => {
+                self.durable_by = None;
+                if let Some(journal) = self.journal.as_mut() {
+                    match journal.reset() {
+                        Ok(()) => self.journal_sync_by = None,
+                        Err(error) => tracing::error!(%error, "Emptying the store journal failed."),
+                    }
+                }
+            }
             Err(error) => {
                 tracing::error!(%error, "Store background sync failed; retrying.");
                 self.durable_by = Some(Instant::now() + SYNC_RETRY);
@@ -230,7 +297,22 @@ impl Writer {
         }
     }
 
-    /// Applies a group of requests and commits them once.
+    /// Syncs journal records whose durability deadline has passed.
+    fn sync_journal(&mut self) {
+        let Some(journal) = self.journal.as_mut() else {
+            self.journal_sync_by = None;
+            return;
+        };
+        match journal.sync() {
+            Ok(()) => self.journal_sync_by = None,
+            Err(error) => {
+                tracing::error!(%error, "Store journal sync failed; retrying.");
+                self.journal_sync_by = Some(Instant::now() + SYNC_RETRY);
+            }
+        }
+    }
+
+    /// Applies a group of requests, journals its accepts, and commits them once.
     fn commit_group(&mut self, group: Vec<Request>) {
         let snapshot = match self.kv.snapshot() {
             Ok(snapshot) => snapshot,
@@ -242,14 +324,13 @@ impl Writer {
             }
         };
         let now = now_ms();
+        let journaling = self.journal.is_some();
+        let mut records = Vec::new();
         let mut batch = Batch::default();
         let mut counters = self.counters;
         let mut done = Vec::with_capacity(group.len());
-        let mut flushes = Vec::new();
+        let mut needs = Needs::default();
         let mut reclaims = Vec::new();
-        let mut durable = false;
-        let mut delay_ms: Option<u64> = None;
-        let mut later = |ms: u64| delay_ms = Some(delay_ms.map_or(ms, |d| d.min(ms)));
 
         for request in group {
             // Each request stages into its own overlay; only a success is merged.
@@ -260,16 +341,29 @@ impl Writer {
                     msg,
                     durability,
                     reply,
-                } => match ops::accept(&mut tx, &mut next, msg, now) {
-                    Ok(id) => {
-                        match durability {
-                            Durability::Sync => durable = true,
-                            Durability::Interval { max_delay_ms } => later(max_delay_ms),
+                } => {
+                    let mark = records.len();
+                    let journaled = if journaling {
+                        journal::encode_accept(&mut records, next.next_id, now, &msg)
+                    } else {
+                        Ok(())
+                    };
+                    match journaled.and_then(|()| ops::accept(&mut tx, &mut next, msg, now)) {
+                        Ok(id) => {
+                            match durability {
+                                Durability::Sync => needs.sync = true,
+                                Durability::Interval { max_delay_ms } => {
+                                    min_delay(&mut needs.accept_delay_ms, max_delay_ms)
+                                }
+                            }
+                            Ok(Done::Id(reply, id))
                         }
-                        Ok(Done::Id(reply, id))
+                        Err(e) => {
+                            records.truncate(mark);
+                            Err((Done::Id(reply, 0), e))
+                        }
                     }
-                    Err(e) => Err((Done::Id(reply, 0), e)),
-                },
+                }
                 Request::Attempt {
                     channel,
                     destination,
@@ -287,7 +381,7 @@ impl Writer {
                     now,
                 ) {
                     Ok(()) => {
-                        later(BOOKKEEPING_MAX_DELAY_MS);
+                        min_delay(&mut needs.bookkeeping_delay_ms, BOOKKEEPING_MAX_DELAY_MS);
                         Ok(Done::Unit(reply))
                     }
                     Err(e) => Err((Done::Unit(reply), e)),
@@ -298,7 +392,7 @@ impl Writer {
                     reply,
                 } => match ops::replay(&mut tx, &mut next, id, destination.as_deref(), now) {
                     Ok(()) => {
-                        later(BOOKKEEPING_MAX_DELAY_MS);
+                        min_delay(&mut needs.bookkeeping_delay_ms, BOOKKEEPING_MAX_DELAY_MS);
                         Ok(Done::Unit(reply))
                     }
                     Err(e) => Err((Done::Unit(reply), e)),
@@ -311,14 +405,13 @@ impl Writer {
                     reply,
                 } => match ops::prune_chunk(&mut tx, &channel, &policy, now_ms, limit) {
                     Ok(result) => {
-                        later(BOOKKEEPING_MAX_DELAY_MS);
+                        min_delay(&mut needs.bookkeeping_delay_ms, BOOKKEEPING_MAX_DELAY_MS);
                         Ok(Done::Pruned(reply, result))
                     }
                     Err(e) => Err((Done::Pruned(reply, (0, true)), e)),
                 },
                 Request::Flush { reply } => {
-                    durable = true;
-                    flushes.push(reply);
+                    needs.flushes.push(reply);
                     continue;
                 }
                 Request::Reclaim { reply } => {
@@ -340,32 +433,19 @@ impl Writer {
         // redb cannot compact while a read transaction is open.
         drop(snapshot);
 
-        let result = if !batch.is_empty() {
-            let result = self.kv.apply(batch, durable);
-            if result.is_ok() {
-                self.commits.fetch_add(1, Ordering::Relaxed);
-            }
-            result
-        } else if durable && self.durable_by.is_some() {
-            self.kv.sync()
-        } else {
-            Ok(())
-        };
-
         // Ids and sequence numbers handed out in this group are never handed out again, even
         // if its commit failed: a failed fsync leaves it unknown whether the batch reached the
         // disk, and reusing an id could pair a new message with a stale index entry.
         self.counters = counters;
+        let result = if journaling {
+            self.commit_journaled(&records, batch, &needs)
+        } else {
+            self.commit_direct(batch, &needs)
+        };
         match result {
             Ok(()) => {
-                if durable {
-                    self.durable_by = None;
-                } else if let Some(ms) = delay_ms {
-                    let deadline = Instant::now() + Duration::from_millis(ms);
-                    self.durable_by = Some(self.durable_by.map_or(deadline, |d| d.min(deadline)));
-                }
                 done.into_iter().for_each(Done::send_ok);
-                for reply in flushes {
+                for reply in needs.flushes {
                     let _ = reply.send(Ok(()));
                 }
             }
@@ -374,7 +454,7 @@ impl Writer {
                 for failed in done {
                     failed.send_err(error.clone());
                 }
-                for reply in flushes {
+                for reply in needs.flushes {
                     let _ = reply.send(Err(error.clone()));
                 }
             }
@@ -386,6 +466,82 @@ impl Writer {
                 let _ = reply.send(result.clone());
             }
         }
+    }
+
+    /// With the journal: the accepts' records are written (and synced, if one of them or a
+    /// flush asks for it) *before* the database sees the batch, so nothing is visible to
+    /// readers (and delivered) that a crash could take back; the database commit itself is not
+    /// durable, a checkpoint makes it so later.
+    fn commit_journaled(
+        &mut self,
+        records: &[u8],
+        batch: Batch,
+        needs: &Needs,
+    ) -> Result<(), StoreError> {
+        let Some(journal) = self.journal.as_mut() else {
+            return Ok(());
+        };
+        journal.append(records)?;
+        if needs.sync || !needs.flushes.is_empty() {
+            journal.sync()?;
+            self.journal_sync_by = None;
+        } else if let Some(ms) = needs.accept_delay_ms
+            && journal.unsynced()
+        {
+            earlier(
+                &mut self.journal_sync_by,
+                Instant::now() + Duration::from_millis(ms),
+            );
+        }
+        let journal_len = journal.len();
+        if !batch.is_empty() {
+            self.kv.apply(batch, false)?;
+            self.commits.fetch_add(1, Ordering::Relaxed);
+            let delay = match (records.is_empty(), needs.bookkeeping_delay_ms) {
+                (false, Some(ms)) => ms.min(CHECKPOINT_INTERVAL_MS),
+                (false, None) => CHECKPOINT_INTERVAL_MS,
+                (true, Some(ms)) => ms,
+                (true, None) => CHECKPOINT_INTERVAL_MS,
+            };
+            earlier(
+                &mut self.durable_by,
+                Instant::now() + Duration::from_millis(delay),
+            );
+        }
+        if !needs.flushes.is_empty() || journal_len >= CHECKPOINT_JOURNAL_BYTES {
+            if self.durable_by.is_some() {
+                self.kv.sync()?;
+            }
+            self.durable_by = None;
+            if let Some(journal) = self.journal.as_mut() {
+                journal.reset()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Without a journal: the database commit is the durability point.
+    fn commit_direct(&mut self, batch: Batch, needs: &Needs) -> Result<(), StoreError> {
+        let durable = needs.sync || !needs.flushes.is_empty();
+        if !batch.is_empty() {
+            self.kv.apply(batch, durable)?;
+            self.commits.fetch_add(1, Ordering::Relaxed);
+        } else if durable && self.durable_by.is_some() {
+            self.kv.sync()?;
+        }
+        if durable {
+            self.durable_by = None;
+        } else if let Some(ms) = [needs.accept_delay_ms, needs.bookkeeping_delay_ms]
+            .into_iter()
+            .flatten()
+            .min()
+        {
+            earlier(
+                &mut self.durable_by,
+                Instant::now() + Duration::from_millis(ms),
+            );
+        }
+        Ok(())
     }
 }
 
@@ -460,6 +616,7 @@ mod tests {
             receiver,
             counters,
             Arc::clone(&commits),
+            None,
         );
         (sender, std::thread::spawn(move || writer.run()), commits)
     }
