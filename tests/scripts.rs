@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use ihub::channel::runner::{Pipeline, Route, TransformStage};
+use ihub::channel::runner::{ChannelMapping, Pipeline, Route, TransformStage};
 use ihub::channel::{AckMode, DuplicateAction};
 use ihub::hl7::{Message, MessageBuf};
 use ihub::script::{
@@ -562,7 +562,7 @@ fn map_fields_errors_name_every_field_and_the_call() {
     let mut lines = bad.lines();
     assert_eq!(
         lines.next(),
-        Some(r#"map.rhai:1:9: map_fields(.., "patients", "push"): 4 field errors"#),
+        Some(r#"map.rhai:1:9: map_fields(.., "patients", "push"): 5 field errors"#),
         "{bad}"
     );
     assert!(
@@ -643,4 +643,117 @@ fn a_broken_mapping_file_is_reported_with_its_line() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("bad.toml:4:1"), "{err}");
+}
+
+/// A pipeline whose channel transform is only the mapping `text` (a file in a temporary
+/// folder), with one destination `a`.
+fn mapping_pipeline(text: &str) -> TestPipeline {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("adt.toml");
+    std::fs::write(&file, text).unwrap();
+    let store = Store::open(&dir.path().join("data"), Backend::Redb).unwrap();
+    let stage = TransformStage {
+        mapping: Some(ChannelMapping::load(&file).unwrap()),
+        script: None,
+    };
+    let pipeline = Arc::new(Pipeline {
+        channel: "scripted".into(),
+        store: store.clone(),
+        filter: None,
+        transform: Some(Arc::new(stage)),
+        routes: vec![Route {
+            name: "a".into(),
+            send_original: false,
+            transform: None,
+            wake: Arc::new(Notify::new()),
+        }],
+        durability: Durability::Sync,
+        ack_mode: AckMode::Original,
+        duplicate_window: None,
+        duplicate_action: DuplicateAction::Ack,
+    });
+    TestPipeline {
+        pipeline,
+        store,
+        _dir: dir,
+    }
+}
+
+const ADT_MAPPING: &str = r#"
+[[entity]]
+local = "admission"
+remote = "ADT_A01"
+[[entity.field]]
+local = "mrn"
+remote = "PID-3.1"
+required = true
+[[entity.field]]
+local = "name.family"
+remote = "PID-5.1"
+transform = ["capitalize"]
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_mapping_pulls_hl7_into_a_json_record() {
+    let t = mapping_pipeline(ADT_MAPPING);
+    let adt = Bytes::from(std::fs::read("samples/adt_a01.hl7").unwrap());
+    let answer = t.pipeline.receive(adt, "10.0.0.9:5000").await;
+    assert_eq!(answer.code.as_str(), "AA");
+    let stored = t.messages();
+    assert_eq!(stored[0].status, MessageStatus::Queued);
+    let sent: serde_json::Value =
+        serde_json::from_str(&payload(&stored[0], "a").unwrap()).unwrap();
+    assert_eq!(
+        sent,
+        serde_json::json!({"mrn": "00481516", "name": {"family": "Hartley"}})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_that_does_not_map_is_an_error_whose_values_stay_out_of_the_ack() {
+    let failing = ADT_MAPPING.replace(r#"["capitalize"]"#, r#"["to_boolean"]"#);
+    let t = mapping_pipeline(&failing);
+    let adt = Bytes::from(std::fs::read("samples/adt_a01.hl7").unwrap());
+    let answer = t.pipeline.receive(adt, "10.0.0.9:5000").await;
+    assert_eq!(answer.code.as_str(), "AE");
+    let ack = String::from_utf8(answer.ack.unwrap().to_vec()).unwrap();
+    assert!(ack.contains("1 field error"), "{ack}");
+    assert!(!ack.contains("HARTLEY"), "a value reached the ACK: {ack}");
+    let stored = t.messages();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].status, MessageStatus::Error);
+    assert!(stored[0].destinations.is_empty());
+    let reason = stored[0].error.as_deref().unwrap();
+    assert!(reason.contains("(pull): 1 field error"), "{reason}");
+    assert!(
+        reason.contains(r#"field "name.family": to_boolean: "HARTLEY""#),
+        "{reason}"
+    );
+
+    // A JSON message meets the same mapping pushed: the record becomes an HL7 message.
+    let t = mapping_pipeline(ADT_MAPPING);
+    let body = br#"{"mrn": "M7", "name": {"family": "o'neil"}}"#.to_vec();
+    let answer = t.pipeline.receive_json(body, "10.0.0.9:5000").await;
+    assert_eq!(answer.status, MessageStatus::Queued);
+    let sent = payload(&t.messages()[0], "a").unwrap();
+    let sent = MessageBuf::parse(sent.as_bytes()).unwrap();
+    assert_eq!(sent.get("MSH-9").unwrap().text(), "ADT^A01");
+    assert_eq!(sent.get("PID-3.1").unwrap().text(), "M7");
+    assert_eq!(sent.get("PID-5.1").unwrap().text(), "O'Neil");
+}
+
+#[test]
+fn a_channel_mapping_file_holds_exactly_one_entity() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("two.toml");
+    let two = format!("{ADT_MAPPING}\n[[entity]]\nlocal = \"other\"\nremote = \"ORU_R01\"\n");
+    std::fs::write(&file, two).unwrap();
+    let err = ChannelMapping::load(&file).unwrap_err();
+    assert!(
+        err.ends_with(
+            "a channel's mapping file holds exactly one entity, this one has 2 (admission, other); \
+             split the file, or call map_fields(record, \"admission\", \"push\") from a script"
+        ),
+        "{err}"
+    );
 }
