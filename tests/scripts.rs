@@ -556,9 +556,8 @@ fn map_fields_errors_name_every_field_and_the_call() {
             .unwrap_err()
             .to_string()
     };
-    let bad = run(
-        r#"let p = map_fields(#{ firstName: "Jane", phone: "555-12" }, "patients", "push");"#,
-    );
+    let bad =
+        run(r#"let p = map_fields(#{ firstName: "Jane", phone: "555-12" }, "patients", "push");"#);
     let mut lines = bad.lines();
     assert_eq!(
         lines.next(),
@@ -701,8 +700,7 @@ async fn a_channel_mapping_pulls_hl7_into_a_json_record() {
     assert_eq!(answer.code.as_str(), "AA");
     let stored = t.messages();
     assert_eq!(stored[0].status, MessageStatus::Queued);
-    let sent: serde_json::Value =
-        serde_json::from_str(&payload(&stored[0], "a").unwrap()).unwrap();
+    let sent: serde_json::Value = serde_json::from_str(&payload(&stored[0], "a").unwrap()).unwrap();
     assert_eq!(
         sent,
         serde_json::json!({"mrn": "00481516", "name": {"family": "Hartley"}})

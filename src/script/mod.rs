@@ -46,8 +46,8 @@ mod payload;
 mod threads;
 mod transform;
 
-pub use engine::{ScriptEngine, ScriptLimits};
 pub(crate) use api::{map_payload, maps_hl7};
+pub use engine::{ScriptEngine, ScriptLimits};
 pub use env::{LIB_PREFIX, LOOKUPS_DIR, MAPPINGS_DIR, SCRIPTS_DIR, ScriptEnv};
 pub use error::{FILTER_NAME, ScriptError};
 pub use filter::Filter;

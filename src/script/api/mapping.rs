@@ -62,10 +62,7 @@ fn map_fields(
 
 /// The entity called `name` (local name first, then remote) in any of `sets`, or an error
 /// naming the entities there are.
-fn find_entity<'a>(
-    sets: &'a [MappingSet],
-    name: &str,
-) -> Result<&'a EntityMapping, String> {
+fn find_entity<'a>(sets: &'a [MappingSet], name: &str) -> Result<&'a EntityMapping, String> {
     if let Some(found) = sets
         .iter()
         .flat_map(|s| s.entities())
@@ -190,8 +187,12 @@ mod tests {
         );
         let wrong = map_payload(entity, Payload::Hl7(message), Direction::Push).unwrap_err();
         assert!(wrong.to_string().contains("push takes a map"), "{wrong}");
-        let missing =
-            map_payload(entity, Payload::Json(serde_json::json!({})), Direction::Push).unwrap_err();
+        let missing = map_payload(
+            entity,
+            Payload::Json(serde_json::json!({})),
+            Direction::Push,
+        )
+        .unwrap_err();
         assert!(missing.to_string().contains("field \"mrn\""), "{missing}");
     }
 }
