@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use ihub::channel::runner::{Pipeline, Route};
+use ihub::channel::runner::{ChannelMapping, Pipeline, Route, TransformStage};
 use ihub::channel::{AckMode, DuplicateAction};
 use ihub::hl7::{Message, MessageBuf};
 use ihub::script::{
@@ -18,7 +18,10 @@ use tokio::sync::Notify;
 
 /// The engine of a channel called `readme`, with this repository's `scripts/` folder.
 fn repo_engine() -> Arc<ScriptEngine> {
-    let env = ScriptEnv::load("readme", Path::new("scripts")).unwrap();
+    let env = ScriptEnv::load("readme", Path::new("scripts"))
+        .unwrap()
+        .with_mappings(Path::new("mappings"))
+        .unwrap();
     Arc::new(ScriptEngine::with_env(ScriptLimits::default(), env))
 }
 
@@ -219,9 +222,11 @@ fn pipeline(transform: Option<&str>, a: Option<&str>, b_original: bool) -> TestP
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("data"), Backend::Redb).unwrap();
     let engine = repo_engine();
-    let compile =
-        |name: &str, source: &str| Arc::new(Transform::from_source(&engine, name, source).unwrap());
-    let route = |name: &str, transform: Option<Arc<Transform>>, send_original: bool| Route {
+    let compile = |name: &str, source: &str| {
+        let script = Arc::new(Transform::from_source(&engine, name, source).unwrap());
+        Arc::new(TransformStage::script(script))
+    };
+    let route = |name: &str, transform: Option<Arc<TransformStage>>, send_original: bool| Route {
         name: name.into(),
         send_original,
         transform,
@@ -493,4 +498,260 @@ fn the_example_scripts_do_what_their_comments_say() {
     assert_eq!(run.outcome, TransformOutcome::Continue);
     assert!(run.emitted.is_empty());
     assert_eq!(run.message, Payload::Hl7(oru));
+}
+
+/// A local patient record as `mappings/patient.toml` expects it.
+const LOCAL_PATIENT: &str = r#"#{
+    mrn: " M-1042 ", firstName: "jane", lastName: "o'neil", gender: "F",
+    phone: "(555) 234-5678", email: "Jane@Example.ORG",
+    address: #{ city: "springfield", state: "il", postalCode: "62704-1234", country: "US" }
+}"#;
+
+#[test]
+fn map_fields_pushes_a_record_to_fhir_and_pulls_it_back() {
+    let source = format!(
+        r#"
+        let patient = map_fields({LOCAL_PATIENT}, "patients", "push");
+        let local = map_fields(patient, "Patient", "pull");
+        msg = #{{ patient: patient, local: local }};
+        "#
+    );
+    let t = Transform::from_source(&repo_engine(), "map.rhai", &source).unwrap();
+    let run = t
+        .run(Payload::Json(serde_json::json!({})), String::new())
+        .unwrap();
+    let Payload::Json(out) = run.message else {
+        panic!("the script leaves a map: {:?}", run.message);
+    };
+    let patient = &out["patient"];
+    assert_eq!(patient["name"][0]["given"][0], "Jane");
+    assert_eq!(patient["name"][0]["family"], "O'Neil");
+    assert_eq!(patient["gender"], "female");
+    assert_eq!(patient["address"][0]["postalCode"], "62704");
+    assert_eq!(patient["address"][0]["country"], "USA");
+    assert_eq!(
+        patient["identifier"][0],
+        serde_json::json!({"system": "urn:ihub:mrn", "value": "M-1042"})
+    );
+    assert_eq!(
+        patient["telecom"],
+        serde_json::json!([
+            {"system": "phone", "value": "+15552345678"},
+            {"system": "email", "value": "jane@example.org"}
+        ])
+    );
+    // Pulled back by the remote name: the local shape again, cleaned up.
+    assert_eq!(out["local"]["mrn"], "M-1042");
+    assert_eq!(out["local"]["address"]["country"], "US");
+    assert_eq!(out["local"]["phone"], "+15552345678");
+}
+
+#[test]
+fn map_fields_errors_name_every_field_and_the_call() {
+    let engine = repo_engine();
+    let run = |source: &str| {
+        Transform::from_source(&engine, "map.rhai", source)
+            .unwrap()
+            .run(Payload::Json(serde_json::json!({})), String::new())
+            .unwrap_err()
+            .to_string()
+    };
+    let bad =
+        run(r#"let p = map_fields(#{ firstName: "Jane", phone: "555-12" }, "patients", "push");"#);
+    let mut lines = bad.lines();
+    assert_eq!(
+        lines.next(),
+        Some(r#"map.rhai:1:9: map_fields(.., "patients", "push"): 5 field errors"#),
+        "{bad}"
+    );
+    assert!(
+        !bad.lines().next().unwrap().contains("555-12"),
+        "no value on the first line"
+    );
+    for expected in [
+        r#"field "mrn""#,
+        r#"field "lastName""#,
+        r#"field "phone": normalize_phone: "555-12""#,
+    ] {
+        assert!(bad.contains(expected), "{expected} in {bad}");
+    }
+    assert_eq!(
+        run(r#"map_fields(#{}, "doctors", "push")"#),
+        r#"map.rhai:1:1: map_fields(.., "doctors", "push"): there is no entity `doctors` (the entities are patients)"#
+    );
+    assert_eq!(
+        run(r#"map_fields(#{}, "patients", "sideways")"#),
+        r#"map.rhai:1:1: map_fields(.., "patients", "sideways"): direction `sideways` is not `push` or `pull`"#
+    );
+}
+
+#[test]
+fn map_fields_with_hl7_paths_builds_and_reads_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("adt.toml"),
+        r#"
+        [[entity]]
+        local = "admission"
+        remote = "ADT_A01"
+        [[entity.field]]
+        local = "mrn"
+        remote = "PID-3.1"
+        [[entity.field]]
+        local = "family"
+        remote = "PID-5.1"
+        transform = ["trim", "uppercase"]
+        "#,
+    )
+    .unwrap();
+    let env = ScriptEnv::load("hl7map", Path::new("scripts"))
+        .unwrap()
+        .with_mappings(dir.path())
+        .unwrap();
+    let engine = Arc::new(ScriptEngine::with_env(ScriptLimits::default(), env));
+    let source = r#"
+        let local = map_fields(msg, "admission", "pull");
+        local.family = local.family + " Jr";
+        msg = map_fields(local, "admission", "push");
+    "#;
+    let adt = MessageBuf::parse(&std::fs::read("samples/adt_a01.hl7").unwrap()).unwrap();
+    let mrn = adt.get("PID-3.1").unwrap().text().into_owned();
+    let run = Transform::from_source(&engine, "hl7map.rhai", source)
+        .unwrap()
+        .run(Payload::Hl7(adt), "C1".into())
+        .unwrap();
+    let Payload::Hl7(out) = run.message else {
+        panic!("push of an HL7 entity gives a message");
+    };
+    assert_eq!(out.get("MSH-9").unwrap().text(), "ADT^A01");
+    assert_eq!(out.get("PID-3.1").unwrap().text(), mrn);
+    assert_eq!(out.get("PID-5.1").unwrap().text(), "HARTLEY JR");
+}
+
+#[test]
+fn a_broken_mapping_file_is_reported_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "[[entity]]\nlocal = \"x\"\nremote = \"X\"\nspeling = 1\n",
+    )
+    .unwrap();
+    let err = ScriptEnv::load("bad", Path::new("scripts"))
+        .unwrap()
+        .with_mappings(dir.path())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("bad.toml:4:1"), "{err}");
+}
+
+/// A pipeline whose channel transform is only the mapping `text` (a file in a temporary
+/// folder), with one destination `a`.
+fn mapping_pipeline(text: &str) -> TestPipeline {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("adt.toml");
+    std::fs::write(&file, text).unwrap();
+    let store = Store::open(&dir.path().join("data"), Backend::Redb).unwrap();
+    let stage = TransformStage {
+        mapping: Some(ChannelMapping::load(&file).unwrap()),
+        script: None,
+    };
+    let pipeline = Arc::new(Pipeline {
+        channel: "scripted".into(),
+        store: store.clone(),
+        filter: None,
+        transform: Some(Arc::new(stage)),
+        routes: vec![Route {
+            name: "a".into(),
+            send_original: false,
+            transform: None,
+            wake: Arc::new(Notify::new()),
+        }],
+        durability: Durability::Sync,
+        ack_mode: AckMode::Original,
+        duplicate_window: None,
+        duplicate_action: DuplicateAction::Ack,
+    });
+    TestPipeline {
+        pipeline,
+        store,
+        _dir: dir,
+    }
+}
+
+const ADT_MAPPING: &str = r#"
+[[entity]]
+local = "admission"
+remote = "ADT_A01"
+[[entity.field]]
+local = "mrn"
+remote = "PID-3.1"
+required = true
+[[entity.field]]
+local = "name.family"
+remote = "PID-5.1"
+transform = ["capitalize"]
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_mapping_pulls_hl7_into_a_json_record() {
+    let t = mapping_pipeline(ADT_MAPPING);
+    let adt = Bytes::from(std::fs::read("samples/adt_a01.hl7").unwrap());
+    let answer = t.pipeline.receive(adt, "10.0.0.9:5000").await;
+    assert_eq!(answer.code.as_str(), "AA");
+    let stored = t.messages();
+    assert_eq!(stored[0].status, MessageStatus::Queued);
+    let sent: serde_json::Value = serde_json::from_str(&payload(&stored[0], "a").unwrap()).unwrap();
+    assert_eq!(
+        sent,
+        serde_json::json!({"mrn": "00481516", "name": {"family": "Hartley"}})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_that_does_not_map_is_an_error_whose_values_stay_out_of_the_ack() {
+    let failing = ADT_MAPPING.replace(r#"["capitalize"]"#, r#"["to_boolean"]"#);
+    let t = mapping_pipeline(&failing);
+    let adt = Bytes::from(std::fs::read("samples/adt_a01.hl7").unwrap());
+    let answer = t.pipeline.receive(adt, "10.0.0.9:5000").await;
+    assert_eq!(answer.code.as_str(), "AE");
+    let ack = String::from_utf8(answer.ack.unwrap().to_vec()).unwrap();
+    assert!(ack.contains("1 field error"), "{ack}");
+    assert!(!ack.contains("HARTLEY"), "a value reached the ACK: {ack}");
+    let stored = t.messages();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].status, MessageStatus::Error);
+    assert!(stored[0].destinations.is_empty());
+    let reason = stored[0].error.as_deref().unwrap();
+    assert!(reason.contains("(pull): 1 field error"), "{reason}");
+    assert!(
+        reason.contains(r#"field "name.family": to_boolean: "HARTLEY""#),
+        "{reason}"
+    );
+
+    // A JSON message meets the same mapping pushed: the record becomes an HL7 message.
+    let t = mapping_pipeline(ADT_MAPPING);
+    let body = br#"{"mrn": "M7", "name": {"family": "o'neil"}}"#.to_vec();
+    let answer = t.pipeline.receive_json(body, "10.0.0.9:5000").await;
+    assert_eq!(answer.status, MessageStatus::Queued);
+    let sent = payload(&t.messages()[0], "a").unwrap();
+    let sent = MessageBuf::parse(sent.as_bytes()).unwrap();
+    assert_eq!(sent.get("MSH-9").unwrap().text(), "ADT^A01");
+    assert_eq!(sent.get("PID-3.1").unwrap().text(), "M7");
+    assert_eq!(sent.get("PID-5.1").unwrap().text(), "O'Neil");
+}
+
+#[test]
+fn a_channel_mapping_file_holds_exactly_one_entity() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("two.toml");
+    let two = format!("{ADT_MAPPING}\n[[entity]]\nlocal = \"other\"\nremote = \"ORU_R01\"\n");
+    std::fs::write(&file, two).unwrap();
+    let err = ChannelMapping::load(&file).unwrap_err();
+    assert!(
+        err.ends_with(
+            "a channel's mapping file holds exactly one entity, this one has 2 (admission, other); \
+             split the file, or call map_fields(record, \"admission\", \"push\") from a script"
+        ),
+        "{err}"
+    );
 }

@@ -26,7 +26,8 @@
 //! - `diagnostic`: [`Diagnostic`] and the report renderer.
 //! - `suggest`: `did you mean …`.
 //! - `schema`: [`channel_schema`], the JSON Schema of the file format (`ihub schema`).
-//! - [`runner`]: the pipeline a running channel puts each message through.
+//! - [`runner`]: the pipeline a running channel puts each message through; `stage`: a
+//!   transform's mapping and script ([`runner::TransformStage`]).
 
 pub mod config;
 mod diagnostic;
@@ -35,6 +36,7 @@ pub mod runner;
 mod schema;
 mod scripted;
 mod spec;
+mod stage;
 pub(crate) mod suggest;
 pub mod testing;
 mod validate;

@@ -20,7 +20,9 @@ use tokio::sync::Notify;
 use super::scripted::{Child, Scripted, control_id_of, run_scripts, unscripted};
 use super::{AckMode, DuplicateAction};
 use crate::hl7::{self, Ack, AckCode, ErrorCode, Message, MessageBuf, Severity};
-use crate::script::{Filter, Payload, Transform};
+use crate::script::{Filter, Payload};
+
+pub use super::stage::{ChannelMapping, TransformStage};
 use crate::store::{self, Durability, MessageMeta, MessageStatus, NewDelivery, NewMessage, Store};
 
 /// One destination as the pipeline sees it: where to queue, what to queue, whom to wake.
@@ -29,8 +31,8 @@ pub struct Route {
     pub name: String,
     /// Queue the message as received, skipping the channel's transform.
     pub send_original: bool,
-    /// This destination's own transform script, run after the channel's.
-    pub transform: Option<Arc<Transform>>,
+    /// This destination's own transform (mapping and/or script), run after the channel's.
+    pub transform: Option<Arc<TransformStage>>,
     /// Woken when something is queued for this destination.
     pub wake: Arc<Notify>,
 }
@@ -43,8 +45,8 @@ pub struct Pipeline {
     pub store: Store,
     /// The `[filter] accept` expression.
     pub filter: Option<Arc<Filter>>,
-    /// The `[transform] script`.
-    pub transform: Option<Arc<Transform>>,
+    /// The `[transform]`: its mapping and/or script.
+    pub transform: Option<Arc<TransformStage>>,
     /// The destinations, in file order.
     pub routes: Vec<Route>,
     /// When the ACK may be sent.
@@ -246,7 +248,9 @@ impl Pipeline {
                     id,
                     status: MessageStatus::Error,
                     code: self.error_code(),
-                    ack_text: Some(reason),
+                    // The sender is told the first line only: a mapping's field errors follow
+                    // on further lines and show values (patient data), which stay in the store.
+                    ack_text: reason.lines().next().map(str::to_string),
                 };
             }
             Scripted::Filtered { reason, children } => {

@@ -2,8 +2,9 @@
 //! destination's transform, and the messages they emit, worked out into what to store and
 //! queue. Synchronous (scripts block): the pipeline calls [`run_scripts`] on the blocking pool.
 //!
-//! Semantics (documented for analysts in `scripts/README.md`):
+//! Semantics (documented for analysts in `scripts/README.md`; mappings in `channels/README.md`):
 //! - The filter sees the message as received; `false` (or `drop`) filters it.
+//! - A transform's `mapping` runs before its script, on the same message (see `stage.rs`).
 //! - The channel transform changes `msg`, may `drop` it and may `emit` more messages. Emitted
 //!   messages are new messages: each goes through every destination's transform and is stored
 //!   and queued on its own, whether or not the script dropped the original (emit one message
@@ -11,12 +12,14 @@
 //! - A destination transform runs on what that destination would get (the transformed
 //!   message, or the original with `send_original`); its `drop` means this destination does
 //!   not get it; what it emits goes to this destination only.
-//! - Any script error fails the whole message: nothing is queued, nothing emitted is kept.
+//! - Any script or mapping error fails the whole message: nothing is queued, nothing emitted
+//!   is kept.
 
 use std::cell::OnceCell;
 
 use super::runner::Route;
-use crate::script::{Filter, Payload, Transform, TransformOutcome};
+use super::stage::TransformStage;
+use crate::script::{Filter, Payload, TransformOutcome};
 use crate::store::NewDelivery;
 
 /// What the scripts decided for one message.
@@ -40,7 +43,8 @@ pub(crate) enum Scripted {
         /// Emitted messages, still stored and queued.
         children: Vec<Child>,
     },
-    /// A script failed: the reason names the script, line and column.
+    /// A script or mapping failed: the reason names the script, line and column, or the
+    /// mapping file and every field that did not map.
     Error(String),
 }
 
@@ -59,7 +63,7 @@ pub(crate) struct Child {
 /// whose bytes as received are `received` (what `send_original` destinations get).
 pub(crate) fn run_scripts(
     filter: Option<&Filter>,
-    transform: Option<&Transform>,
+    transform: Option<&TransformStage>,
     routes: &[Route],
     original: Payload,
     received: &[u8],
@@ -73,7 +77,7 @@ pub(crate) fn run_scripts(
 
 fn try_scripts(
     filter: Option<&Filter>,
-    transform: Option<&Transform>,
+    transform: Option<&TransformStage>,
     routes: &[Route],
     original: Payload,
     received: &[u8],

@@ -4,6 +4,7 @@
 //! certificate file that disappeared, a script that no longer compiles).
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::delivery::DeliveryWorker;
-use crate::channel::runner::{Pipeline, Route};
+use crate::channel::runner::{ChannelMapping, Pipeline, Route, TransformStage};
 use crate::channel::{ChannelSpec, DestinationKind, DestinationSpec, SourceSpec};
 use crate::destination::file::{FileDestination, FileSettings};
 use crate::destination::http::{HttpDestination, HttpSettings};
@@ -21,7 +22,7 @@ use crate::destination::mllp::{MllpDestination, MllpSettings};
 use crate::destination::{Destination, RetryPolicy};
 use crate::mllp::TlsClientConfig;
 use crate::mllp::server::ListenerSettings;
-use crate::script::{Filter, SCRIPTS_DIR, ScriptEngine, ScriptEnv, Transform};
+use crate::script::{Filter, MAPPINGS_DIR, SCRIPTS_DIR, ScriptEngine, ScriptEnv, Transform};
 use crate::source::file::FileSourceSettings;
 use crate::store::{self, Store};
 
@@ -52,23 +53,35 @@ impl RunningChannel {
     }
 }
 
-/// A channel's scripts, compiled once for all its messages: what a [`Pipeline`] runs.
+/// A channel's scripts and mappings, compiled and loaded once for all its messages: what a
+/// [`Pipeline`] runs.
 pub struct ChannelScripts {
     /// The `[filter] accept` expression.
     pub filter: Option<Arc<Filter>>,
-    /// The `[transform] script`.
-    pub transform: Option<Arc<Transform>>,
-    /// Each destination's `transform = { script }`, in the spec's destination order.
-    pub destinations: Vec<Option<Arc<Transform>>>,
+    /// The `[transform]`: its mapping and/or script.
+    pub transform: Option<Arc<TransformStage>>,
+    /// Each destination's `transform = { script, mapping }`, in the spec's destination order.
+    pub destinations: Vec<Option<Arc<TransformStage>>>,
 }
 
-/// Compiles the filter and every transform script of `spec` with one engine: the channel's
-/// limits, its lookup tables (read now, from `scripts/lookups/`) and `scripts/lib/` for
-/// imports. Anything with scripts that runs a channel's messages (the engine, `ihub test`)
-/// builds them here.
+/// Compiles the filter and every transform script of `spec` with one engine (the channel's
+/// limits, its lookup tables from `scripts/lookups/`, `scripts/lib/` for imports, and the
+/// mapping files of `mappings/` for `map_fields`, all read now), and loads the transforms'
+/// mapping files. Anything that runs a channel's messages (the engine, `ihub test`) builds
+/// them here.
 pub fn compile_scripts(spec: &ChannelSpec) -> anyhow::Result<ChannelScripts> {
-    let env = ScriptEnv::load(spec.id.as_str(), std::path::Path::new(SCRIPTS_DIR))
-        .context("the lookup tables")?;
+    let scripted = spec.filter.is_some()
+        || spec.transform.is_some()
+        || spec.destinations.iter().any(|d| d.transform.is_some());
+    let env = if scripted {
+        ScriptEnv::load(spec.id.as_str(), Path::new(SCRIPTS_DIR))
+            .context("the lookup tables")?
+            .with_mappings(Path::new(MAPPINGS_DIR))
+            .context("the mapping files for map_fields")?
+    } else {
+        // No script to call lookup or map_fields: nothing to read.
+        ScriptEnv::default()
+    };
     let engine = Arc::new(ScriptEngine::with_env(spec.limits.clone(), env));
     let filter = match &spec.filter {
         Some(expression) => Some(Arc::new(
@@ -76,20 +89,27 @@ pub fn compile_scripts(spec: &ChannelSpec) -> anyhow::Result<ChannelScripts> {
         )),
         None => None,
     };
-    let transform = match &spec.transform {
-        Some(path) => Some(Arc::new(
-            Transform::from_file(&engine, path).context("the transform script")?,
-        )),
-        None => None,
+    let stage = |script: &Option<PathBuf>, mapping: &Option<PathBuf>| -> anyhow::Result<_> {
+        if script.is_none() && mapping.is_none() {
+            return Ok(None);
+        }
+        let mapping = match mapping {
+            Some(path) => Some(ChannelMapping::load(path).map_err(anyhow::Error::msg)?),
+            None => None,
+        };
+        let script = match script {
+            Some(path) => Some(Arc::new(Transform::from_file(&engine, path)?)),
+            None => None,
+        };
+        Ok(Some(Arc::new(TransformStage { mapping, script })))
     };
+    let transform = stage(&spec.transform, &spec.mapping).context("the transform")?;
     let mut destinations = Vec::new();
     for d in &spec.destinations {
-        destinations.push(match &d.transform {
-            Some(path) => Some(Arc::new(Transform::from_file(&engine, path).with_context(
-                || format!("the transform script of destination \"{}\"", d.name),
-            )?)),
-            None => None,
-        });
+        destinations.push(
+            stage(&d.transform, &d.mapping)
+                .with_context(|| format!("the transform of destination \"{}\"", d.name))?,
+        );
     }
     Ok(ChannelScripts {
         filter,

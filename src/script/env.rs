@@ -1,11 +1,13 @@
 //! [`ScriptEnv`]: what the scripts of one channel share besides the message: the channel's
-//! name (for log lines), the folder `import` reads from, and the lookup tables.
+//! name (for log lines), the folder `import` reads from, the lookup tables, and the field
+//! mappings `map_fields` uses.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::error::ScriptError;
 use super::lookups::Lookups;
+use crate::mapping::{MappingFileError, MappingSet};
 
 /// The folder, relative to the working directory, that holds scripts, `lib/` (modules for
 /// `import`) and `lookups/` (code tables).
@@ -14,6 +16,9 @@ pub const SCRIPTS_DIR: &str = "scripts";
 pub const LIB_PREFIX: &str = "lib/";
 /// The folder, under [`SCRIPTS_DIR`], of the lookup tables.
 pub const LOOKUPS_DIR: &str = "lookups";
+/// The folder, relative to the working directory, of the field mapping files
+/// (`mappings/*.toml`) whose entities scripts call with `map_fields`.
+pub const MAPPINGS_DIR: &str = "mappings";
 
 /// The per-channel context of a [`ScriptEngine`](super::ScriptEngine).
 ///
@@ -27,6 +32,8 @@ pub struct ScriptEnv {
     pub scripts_dir: Option<PathBuf>,
     /// The tables `lookup(..)` reads.
     pub lookups: Arc<Lookups>,
+    /// The mapping files `map_fields(record, entity, direction)` finds entities in.
+    pub mappings: Arc<Vec<MappingSet>>,
 }
 
 impl ScriptEnv {
@@ -38,11 +45,25 @@ impl ScriptEnv {
             channel: Arc::from(channel),
             scripts_dir: Some(scripts_dir.to_path_buf()),
             lookups: Arc::new(lookups),
+            mappings: Arc::default(),
         })
     }
 
+    /// The same environment with every mapping file in `dir` (`*.toml`, read now) available
+    /// to `map_fields`. A folder that does not exist holds no mappings; a file with mistakes
+    /// is an error listing them all, with `file:line:col`.
+    pub fn with_mappings(mut self, dir: &Path) -> Result<ScriptEnv, MappingFileError> {
+        let sets = mapping_files(dir)
+            .iter()
+            .map(|file| MappingSet::load(file))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.mappings = Arc::new(sets);
+        Ok(self)
+    }
+
     /// Every file whose contents the channel's scripts may depend on besides their own:
-    /// library modules and lookup tables. Hot reload watches them.
+    /// library modules, lookup tables and the mapping files of [`MAPPINGS_DIR`]. Hot reload
+    /// watches them.
     pub fn dependencies(scripts_dir: &Path) -> Vec<PathBuf> {
         let mut files = Vec::new();
         for (dir, ext) in [
@@ -59,6 +80,22 @@ impl ScriptEnv {
             }
         }
         files.sort();
+        files.extend(mapping_files(Path::new(MAPPINGS_DIR)));
         files
     }
+}
+
+/// The `*.toml` files of `dir`, sorted; none when it does not exist.
+fn mapping_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "toml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
 }

@@ -46,8 +46,9 @@ mod payload;
 mod threads;
 mod transform;
 
+pub(crate) use api::{map_payload, maps_hl7};
 pub use engine::{ScriptEngine, ScriptLimits};
-pub use env::{LIB_PREFIX, LOOKUPS_DIR, SCRIPTS_DIR, ScriptEnv};
+pub use env::{LIB_PREFIX, LOOKUPS_DIR, MAPPINGS_DIR, SCRIPTS_DIR, ScriptEnv};
 pub use error::{FILTER_NAME, ScriptError};
 pub use filter::Filter;
 pub use lookups::{LookupTable, Lookups, parse_table};

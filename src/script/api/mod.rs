@@ -11,6 +11,7 @@
 mod flow;
 mod json;
 mod lookup;
+mod mapping;
 mod message;
 mod segments;
 
@@ -19,6 +20,7 @@ use rhai::Engine;
 use super::env::ScriptEnv;
 
 pub(crate) use json::{from_dynamic, to_dynamic};
+pub(crate) use mapping::{map_payload, maps_hl7};
 pub(crate) use message::MSG;
 
 /// Registers the whole script API on `engine`, for the channel described by `env`.
@@ -28,4 +30,5 @@ pub(crate) fn register(engine: &mut Engine, env: &ScriptEnv) {
     json::register(engine);
     flow::register(engine, env);
     lookup::register(engine, env);
+    mapping::register(engine, env);
 }

@@ -162,16 +162,22 @@ pub(crate) fn segment_index(msg: &MessageBuf, path: &str) -> Result<Option<usize
 /// `hl7::message("ADT^A08")`: a new message with MSH filled in: `^~\&` delimiters, MSH-7 now (UTC, `+0000`),
 /// MSH-9 as given, MSH-10 a new random control id, MSH-11 `P`, MSH-12 `2.5.1`.
 fn new_message(kind: &str) -> RhaiResult<MessageBuf> {
-    let parts: Vec<&str> = kind.split('^').collect();
-    if kind.is_empty() || parts.len() > 3 || parts.iter().any(|p| p.is_empty()) {
+    new_message_buf(Some(kind)).map_err(|e| format!("hl7::message: {e}").into())
+}
+
+/// The message `hl7::message(kind)` builds, for Rust callers (a mapping that pushes a JSON
+/// record into HL7 starts from it); `None` leaves MSH-9 empty.
+pub(crate) fn new_message_buf(kind: Option<&str>) -> Result<MessageBuf, String> {
+    let parts: Vec<&str> = kind.map_or_else(Vec::new, |k| k.split('^').collect());
+    if let Some(kind) = kind
+        && (kind.is_empty() || parts.len() > 3 || parts.iter().any(|p| p.is_empty()))
+    {
         return Err(format!(
-            "hl7::message: `{kind}` is not a message type such as \"ADT^A08\" or \"ORU^R01^ORU_R01\""
-        )
-        .into());
+            "`{kind}` is not a message type such as \"ADT^A08\" or \"ORU^R01^ORU_R01\""
+        ));
     }
     let mut msg = MessageBuf::new(Delimiters::default());
-    let fail =
-        |e: crate::hl7::PathError| -> Box<EvalAltResult> { format!("hl7::message: {e}").into() };
+    let fail = |e: crate::hl7::PathError| e.to_string();
     let stamp = crate::hl7::now_timestamp();
     msg.set("MSH-7", &stamp).map_err(fail)?;
     for (i, part) in parts.iter().enumerate() {
