@@ -27,6 +27,7 @@ fn the_sample_patient_mapping_round_trips_a_local_patient() {
     assert_eq!(
         patient,
         json!({
+            "resourceType": "Patient",
             "id": "p1",
             "identifier": [{"system": "urn:ihub:mrn", "value": "A1234"}],
             "name": [{"given": ["Jane"], "family": "Doe"}],
