@@ -13,7 +13,8 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde_json::{Value, json};
 
 use super::config::{
-    ChannelConfig, DestinationCommonConfig, DestinationConfig, FileDestinationConfig,
+    BasicAuthConfig, BearerAuthConfig, ChannelConfig, DestinationCommonConfig, DestinationConfig,
+    FhirAuthConfig, FhirDestinationConfig, FileDestinationConfig, SmartAuthConfig,
     FileSourceConfig, HttpDestinationConfig, HttpSourceConfig, MllpDestinationConfig,
     MllpSourceConfig, SourceConfig,
 };
@@ -63,9 +64,28 @@ impl JsonSchema for DestinationConfig {
             tagged::<MllpDestinationConfig>(generator, "mllp", Some(&common)),
             tagged::<HttpDestinationConfig>(generator, "http", Some(&common)),
             tagged::<FileDestinationConfig>(generator, "file", Some(&common)),
+            tagged::<FhirDestinationConfig>(generator, "fhir", Some(&common)),
         ];
         json_schema!({
             "description": "One destination; `type` selects the kind.",
+            "oneOf": variants,
+        })
+    }
+}
+
+impl JsonSchema for FhirAuthConfig {
+    fn schema_name() -> Cow<'static, str> {
+        "FhirAuthConfig".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let variants = vec![
+            tagged::<SmartAuthConfig>(generator, "smart", None),
+            tagged::<BearerAuthConfig>(generator, "bearer", None),
+            tagged::<BasicAuthConfig>(generator, "basic", None),
+        ];
+        json_schema!({
+            "description": "How a FHIR destination authenticates; `type` selects the kind.",
             "oneOf": variants,
         })
     }
@@ -123,7 +143,13 @@ mod tests {
         assert!(text.contains("Wall-clock milliseconds per run"), "{text}");
         let defs = schema["definitions"].as_object().unwrap();
         let destination = &defs["DestinationConfig"]["oneOf"];
-        assert_eq!(destination.as_array().unwrap().len(), 3);
+        assert_eq!(destination.as_array().unwrap().len(), 4);
+        let fhir = &destination[3];
+        assert_eq!(fhir["properties"]["type"]["const"], "fhir");
+        assert!(fhir["properties"]["auth"].is_object(), "{fhir}");
+        let auth = &defs["FhirAuthConfig"]["oneOf"];
+        assert_eq!(auth[0]["properties"]["type"]["const"], "smart");
+        assert!(auth[2]["properties"]["password_env"].is_object(), "{auth}");
         let mllp = &destination[0];
         assert_eq!(mllp["properties"]["type"]["const"], "mllp");
         assert!(mllp["properties"]["transform"].is_object(), "{mllp}");
