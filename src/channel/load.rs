@@ -20,8 +20,9 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::config::{
     ChannelConfig, DestinationCommonConfig, DestinationConfig, DestinationKindConfig,
-    DurabilityMode, FhirAuthConfig, FhirDestinationConfig, FileDestinationConfig, FileSourceConfig, HttpDestinationConfig,
-    HttpSourceConfig, MllpDestinationConfig, MllpSourceConfig, SourceConfig, TOP_LEVEL_KEYS,
+    DurabilityMode, FhirAuthConfig, FhirDestinationConfig, FileDestinationConfig, FileSourceConfig,
+    HttpDestinationConfig, HttpSourceConfig, MllpDestinationConfig, MllpSourceConfig, SourceConfig,
+    TOP_LEVEL_KEYS,
 };
 use super::diagnostic::{Diagnostic, Severity};
 use super::spec::{ChannelId, ChannelSpec};
@@ -559,7 +560,10 @@ fn read_fhir_auth(
         "bearer" => read(cx, rest, &place).map(FhirAuthConfig::Bearer),
         "basic" => read(cx, rest, &place).map(FhirAuthConfig::Basic),
         other => {
-            cx.error(span.clone(), format!("auth type `{other}` is not implemented"));
+            cx.error(
+                span.clone(),
+                format!("auth type `{other}` is not implemented"),
+            );
             None
         }
     };

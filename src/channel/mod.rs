@@ -50,7 +50,7 @@ pub use schema::channel_schema;
 pub use spec::{
     AckMode, CertKeyPair, ChannelId, ChannelSpec, ClientTlsSpec, DestinationKind, DestinationSpec,
     DuplicateAction, DuplicatesSpec, Durability, FhirAuthSpec, FhirConvert, FhirDestinationSpec,
-    FileDestinationSpec, FileSourceSpec,
-    HttpDestinationSpec, HttpMethod, HttpSourceSpec, InvalidChannelId, MllpDestinationSpec,
-    MllpSourceSpec, PruneSpec, RetrySpec, ServerTlsSpec, SourceSpec,
+    FileDestinationSpec, FileSourceSpec, HttpDestinationSpec, HttpMethod, HttpSourceSpec,
+    InvalidChannelId, MllpDestinationSpec, MllpSourceSpec, PruneSpec, RetrySpec, ServerTlsSpec,
+    SourceSpec,
 };

@@ -14,9 +14,9 @@ use serde_json::{Value, json};
 
 use super::config::{
     BasicAuthConfig, BearerAuthConfig, ChannelConfig, DestinationCommonConfig, DestinationConfig,
-    FhirAuthConfig, FhirDestinationConfig, FileDestinationConfig, SmartAuthConfig,
-    FileSourceConfig, HttpDestinationConfig, HttpSourceConfig, MllpDestinationConfig,
-    MllpSourceConfig, SourceConfig,
+    FhirAuthConfig, FhirDestinationConfig, FileDestinationConfig, FileSourceConfig,
+    HttpDestinationConfig, HttpSourceConfig, MllpDestinationConfig, MllpSourceConfig,
+    SmartAuthConfig, SourceConfig,
 };
 
 /// The schema of one channel file (JSON Schema draft 7, which TOML editors support best).
@@ -64,7 +64,7 @@ impl JsonSchema for DestinationConfig {
             tagged::<MllpDestinationConfig>(generator, "mllp", Some(&common)),
             tagged::<HttpDestinationConfig>(generator, "http", Some(&common)),
             tagged::<FileDestinationConfig>(generator, "file", Some(&common)),
-            tagged::<FhirDestinationConfig>(generator, "fhir", Some(&common)),
+            fhir_destination(generator, &common),
         ];
         json_schema!({
             "description": "One destination; `type` selects the kind.",
@@ -89,6 +89,27 @@ impl JsonSchema for FhirAuthConfig {
             "oneOf": variants,
         })
     }
+}
+
+/// The FHIR destination's schema with `auth`, which serde skips (the loader reads it by hand,
+/// see [`FhirDestinationConfig::auth`]).
+fn fhir_destination(generator: &mut SchemaGenerator, common: &Value) -> Value {
+    let mut schema = tagged::<FhirDestinationConfig>(generator, "fhir", Some(common));
+    let mut auth = generator.subschema_for::<FhirAuthConfig>().to_value();
+    if let Some(auth) = auth.as_object_mut() {
+        auth.insert(
+            "description".into(),
+            json!(
+                "Optional. `{ type = \"smart\" | \"bearer\" | \"basic\", .. }`: how to \
+                 authenticate. Secrets are never written here: `bearer` and `basic` name \
+                 environment variables. Default: no `Authorization` header."
+            ),
+        );
+    }
+    if let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+        properties.insert("auth".into(), auth);
+    }
+    schema
 }
 
 /// `T`'s object schema with `type = tag` required, and the properties of `common` merged in.

@@ -27,7 +27,10 @@ pub(super) fn fhir_destination(
         base_url: base_url?,
         convert: f.convert.unwrap_or(FhirConvert::Hl7v2ToFhir),
         conditional_create: f.conditional_create.unwrap_or(false),
-        timeout: Duration::from_secs(f.timeout_secs.map_or(DEFAULT_FHIR_TIMEOUT_SECS, |n| n.get())),
+        timeout: Duration::from_secs(
+            f.timeout_secs
+                .map_or(DEFAULT_FHIR_TIMEOUT_SECS, |n| n.get()),
+        ),
         auth: auth?,
     })
 }
@@ -37,7 +40,10 @@ fn http_url(cx: &mut FileCx<'_>, url: &Spanned<String>, key: &str) -> Option<Str
     let text = url.get_ref();
     let reason = match reqwest::Url::parse(text) {
         Ok(parsed) if !matches!(parsed.scheme(), "http" | "https") => {
-            format!("expected an http:// or https:// URL, not {}:", parsed.scheme())
+            format!(
+                "expected an http:// or https:// URL, not {}:",
+                parsed.scheme()
+            )
         }
         Ok(parsed) if !parsed.has_host() => "the URL has no host".to_owned(),
         Ok(parsed) if parsed.query().is_some() || parsed.fragment().is_some() => {
@@ -84,7 +90,7 @@ fn auth_spec(
                 cx.error_help(
                     smart.algorithm.span(),
                     format!("unknown SMART algorithm \"{}\"", smart.algorithm.get_ref()),
-                    "use \"RS384\" (an RSA key) or \"ES384\" (a P-384 key): the two SMART \
+                    "use \"RS384\" (an RSA key) or \"ES384\" (a P-384 key): the two algorithms SMART \
                      Backend Services requires servers to accept",
                 );
             }
@@ -139,7 +145,11 @@ fn env_var(
     match env(text) {
         Some(value) if !value.is_empty() => Some(text.clone()),
         found => {
-            let state = if found.is_some() { "is empty" } else { "is not set" };
+            let state = if found.is_some() {
+                "is empty"
+            } else {
+                "is not set"
+            };
             cx.error_help(
                 name.span(),
                 format!("environment variable {text} {state}"),
@@ -212,7 +222,9 @@ mod tests {
         });
         assert_eq!(
             check(basic).1,
-            ["`username` must not contain `:` (HTTP Basic separates it from the password with one)"]
+            [
+                "`username` must not contain `:` (HTTP Basic separates it from the password with one)"
+            ]
         );
         let basic = FhirAuthConfig::Basic(BasicAuthConfig {
             username: spanned("ihub", 1),
