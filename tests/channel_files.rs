@@ -11,9 +11,10 @@ use std::process::Command;
 use std::time::Duration;
 
 use ihub::channel::{
-    AckMode, DestinationKind, Durability, SourceSpec, channel_files, load_channel_file,
-    load_channel_files, load_channels, render,
+    AckMode, DestinationKind, Durability, FhirAuthSpec, FhirConvert, SourceSpec, channel_files,
+    load_channel_file, load_channel_files, load_channels, render,
 };
+use ihub::fhir::smart::SmartAlgorithm;
 
 const FIXTURES: &str = "tests/fixtures/channels";
 
@@ -189,6 +190,34 @@ fn valid_fixtures_are_clean() {
     };
     assert_eq!(mllp.ack, AckMode::Enhanced);
     assert!(mllp.tls.as_ref().unwrap().client_ca.is_some());
+
+    let fhir = channels
+        .iter()
+        .find(|c| c.id.as_str() == "hl7_to_fhir")
+        .unwrap();
+    let DestinationKind::Fhir(smart) = &fhir.destinations[0].kind else {
+        panic!("{:?}", fhir.destinations[0].kind)
+    };
+    assert_eq!(fhir.destinations[0].type_name(), "fhir");
+    assert_eq!(smart.convert, FhirConvert::Hl7v2ToFhir);
+    assert!(smart.conditional_create);
+    assert_eq!(smart.timeout, Duration::from_secs(20));
+    let FhirAuthSpec::Smart(settings) = &smart.auth else {
+        panic!("{:?}", smart.auth)
+    };
+    assert_eq!(settings.algorithm, SmartAlgorithm::Es384);
+    assert_eq!(
+        settings.token_endpoint.as_deref(),
+        Some("https://auth.example.org/token")
+    );
+    assert_eq!(settings.scope, "system/*.cruds");
+    let DestinationKind::Fhir(open) = &fhir.destinations[1].kind else {
+        panic!()
+    };
+    assert_eq!(open.convert, FhirConvert::None);
+    assert_eq!(open.auth, FhirAuthSpec::None);
+    assert!(!open.conditional_create);
+    assert_eq!(open.timeout, Duration::from_secs(30));
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! simulated servers for the answers those do not give on demand.
 
 mod bundles;
+mod channel;
 mod live;
 mod servers;
 mod simulated;

@@ -19,7 +19,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::spec::{AckMode, DuplicateAction, HttpMethod};
+use super::spec::{AckMode, DuplicateAction, FhirConvert, HttpMethod};
 
 /// Default `flush_interval_ms` for `durability = "interval"`.
 pub const DEFAULT_FLUSH_INTERVAL_MS: u64 = 50;
@@ -50,6 +50,8 @@ pub const DEFAULT_POLL_INTERVAL_SECS: u64 = 1;
 pub const DEFAULT_ACK_TIMEOUT_SECS: u64 = 30;
 /// Default `timeout_secs` of an HTTP destination.
 pub const DEFAULT_HTTP_TIMEOUT_SECS: u64 = 30;
+/// Default `timeout_secs` of a FHIR destination.
+pub const DEFAULT_FHIR_TIMEOUT_SECS: u64 = 30;
 /// Default `filename` of a file destination.
 pub const DEFAULT_FILENAME: &str = "{message_id}.hl7";
 /// The placeholders a file destination's `filename` may use.
@@ -375,11 +377,13 @@ pub enum DestinationKindConfig {
     Http(HttpDestinationConfig),
     /// `type = "file"`.
     File(FileDestinationConfig),
+    /// `type = "fhir"`.
+    Fhir(FhirDestinationConfig),
 }
 
 impl DestinationKindConfig {
     /// The accepted values of `type`.
-    pub const TYPES: &[&str] = &["mllp", "http", "file"];
+    pub const TYPES: &[&str] = &["mllp", "http", "file", "fhir"];
 }
 
 /// `type = "mllp"`: an MLLP receiver.
@@ -449,4 +453,101 @@ pub struct FileDestinationConfig {
     /// Default: `"{message_id}.hl7"`.
     #[schemars(with = "Option<String>")]
     pub filename: Option<Spanned<String>>,
+}
+
+/// `type = "fhir"`: a FHIR R4 server. A transaction or batch Bundle is POSTed to `base_url`,
+/// any other resource is created at `[base_url]/[type]`. 2xx is success; 408/429/5xx, timeouts
+/// and token-server outages are retried; any other status marks the message ERROR with the
+/// server's OperationOutcome.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FhirDestinationConfig {
+    /// Required. The server's base URL, `http://` or `https://`,
+    /// e.g. `"https://fhir.example.org/R4"`.
+    #[schemars(with = "String")]
+    pub base_url: Spanned<String>,
+    /// Optional. `"hl7v2-to-fhir"`: the message is HL7 v2 and becomes a transaction Bundle
+    /// (Patient, Encounter, Observations…). `"none"`: the message is FHIR JSON already (a
+    /// transform built it) and is sent as it is. Default: `"hl7v2-to-fhir"`.
+    pub convert: Option<FhirConvert>,
+    /// Optional. Create a single resource only when none with its first identifier exists
+    /// (`If-None-Exist`). No effect on Bundles, whose entries say it themselves.
+    /// Default: `false`.
+    pub conditional_create: Option<bool>,
+    /// Optional. Seconds each HTTP exchange (token requests included) may take. Default: 30.
+    pub timeout_secs: Option<NonZeroU64>,
+    /// Optional. `{ type = "smart" | "bearer" | "basic", .. }`: how to authenticate.
+    /// Secrets are never written here: `bearer` and `basic` name environment variables.
+    /// Default: no `Authorization` header.
+    // Read by the loader from the table by hand, like `type`, so positions survive.
+    #[serde(skip)]
+    #[schemars(with = "Option<FhirAuthConfig>")]
+    pub auth: Option<Spanned<FhirAuthConfig>>,
+}
+
+/// `auth` of a FHIR destination, selected by its `type`.
+#[derive(Debug, Clone)]
+pub enum FhirAuthConfig {
+    /// `type = "smart"`.
+    Smart(SmartAuthConfig),
+    /// `type = "bearer"`.
+    Bearer(BearerAuthConfig),
+    /// `type = "basic"`.
+    Basic(BasicAuthConfig),
+}
+
+impl FhirAuthConfig {
+    /// The accepted values of `auth.type`.
+    pub const TYPES: &[&str] = &["smart", "bearer", "basic"];
+}
+
+/// `auth = { type = "smart", .. }`: SMART Backend Services. The engine signs a JWT with its
+/// private key and trades it for a short-lived access token, cached until shortly before it
+/// expires.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SmartAuthConfig {
+    /// Required. The client id registered at the authorization server, e.g. `"ihub"`.
+    #[schemars(with = "String")]
+    pub client_id: Spanned<String>,
+    /// Required. The PEM private key the assertions are signed with, relative to the working
+    /// directory, e.g. `"certs/smart-rs384.pem"`.
+    #[schemars(with = "String")]
+    pub private_key: Spanned<String>,
+    /// Required. `"RS384"` (an RSA key) or `"ES384"` (a P-384 key).
+    #[schemars(with = "String")]
+    pub algorithm: Spanned<String>,
+    /// Required. The `kid` of the matching public key in the client's registered JWKS.
+    #[schemars(with = "String")]
+    pub key_id: Spanned<String>,
+    /// Required. The scopes to ask for, space-separated, e.g. `"system/*.cruds"`.
+    #[schemars(with = "String")]
+    pub scope: Spanned<String>,
+    /// Optional. The token endpoint URL. Default: read from
+    /// `[base_url]/.well-known/smart-configuration`.
+    #[schemars(with = "Option<String>")]
+    pub token_endpoint: Option<Spanned<String>>,
+}
+
+/// `auth = { type = "bearer", token_env }`: a fixed bearer token.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BearerAuthConfig {
+    /// Required. The environment variable holding the token, e.g. `"FHIR_TOKEN"`; it must be
+    /// set when the channel is validated and started.
+    #[schemars(with = "String")]
+    pub token_env: Spanned<String>,
+}
+
+/// `auth = { type = "basic", username, password_env }`: HTTP Basic authentication.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BasicAuthConfig {
+    /// Required. The user name.
+    #[schemars(with = "String")]
+    pub username: Spanned<String>,
+    /// Required. The environment variable holding the password, e.g. `"FHIR_PASSWORD"`; it
+    /// must be set when the channel is validated and started.
+    #[schemars(with = "String")]
+    pub password_env: Spanned<String>,
 }

@@ -20,8 +20,9 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::config::{
     ChannelConfig, DestinationCommonConfig, DestinationConfig, DestinationKindConfig,
-    DurabilityMode, FileDestinationConfig, FileSourceConfig, HttpDestinationConfig,
-    HttpSourceConfig, MllpDestinationConfig, MllpSourceConfig, SourceConfig, TOP_LEVEL_KEYS,
+    DurabilityMode, FhirAuthConfig, FhirDestinationConfig, FileDestinationConfig, FileSourceConfig,
+    HttpDestinationConfig, HttpSourceConfig, MllpDestinationConfig, MllpSourceConfig, SourceConfig,
+    TOP_LEVEL_KEYS,
 };
 use super::diagnostic::{Diagnostic, Severity};
 use super::spec::{ChannelId, ChannelSpec};
@@ -494,6 +495,7 @@ fn read_destination(
             .map(DestinationKindConfig::Http),
         "file" => read::<FileDestinationConfig>(cx, kind_value, &kind_place)
             .map(DestinationKindConfig::File),
+        "fhir" => read_fhir_destination(cx, kind_value, &kind_place),
         other => {
             cx.error(
                 span.clone(),
@@ -509,6 +511,63 @@ fn read_destination(
             kind: kind?,
         },
     ))
+}
+
+/// The keys of a `type = "fhir"` destination; `auth` is a table selected by its own `type`,
+/// so it is taken out and read like `[source]`, keeping the positions inside it.
+fn read_fhir_destination(
+    cx: &mut FileCx<'_>,
+    value: Spanned<DeValue<'_>>,
+    place: &Place<'_>,
+) -> Option<DestinationKindConfig> {
+    let span = value.span();
+    let DeValue::Table(mut table) = value.into_inner() else {
+        return None;
+    };
+    let auth = table.remove("auth");
+    let mut extra = place.extra.to_vec();
+    extra.push("auth");
+    let place = Place {
+        label: place.label.clone(),
+        key: None,
+        extra: &extra,
+    };
+    let fhir: Option<FhirDestinationConfig> =
+        read(cx, Spanned::new(span, DeValue::Table(table)), &place);
+    let auth = match auth {
+        Some(auth) => Some(read_fhir_auth(cx, auth)?),
+        None => None,
+    };
+    let mut fhir = fhir?;
+    fhir.auth = auth;
+    Some(DestinationKindConfig::Fhir(fhir))
+}
+
+/// `auth = { type = .., .. }` of a FHIR destination.
+fn read_fhir_auth(
+    cx: &mut FileCx<'_>,
+    value: Spanned<DeValue<'_>>,
+) -> Option<Spanned<FhirAuthConfig>> {
+    let span = value.span();
+    let (tag, rest) = take_tag(cx, value, "`auth`", "auth", FhirAuthConfig::TYPES)?;
+    let place = Place {
+        label: "`auth`".to_owned(),
+        key: None,
+        extra: &["type"],
+    };
+    let auth = match tag.as_str() {
+        "smart" => read(cx, rest, &place).map(FhirAuthConfig::Smart),
+        "bearer" => read(cx, rest, &place).map(FhirAuthConfig::Bearer),
+        "basic" => read(cx, rest, &place).map(FhirAuthConfig::Basic),
+        other => {
+            cx.error(
+                span.clone(),
+                format!("auth type `{other}` is not implemented"),
+            );
+            None
+        }
+    };
+    Some(Spanned::new(span, auth?))
 }
 
 /// Takes `type` out of a tagged table and checks it against `types`. Returns the type and

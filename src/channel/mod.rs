@@ -21,7 +21,8 @@
 //! - `config`: the raw structs, one per table, whose `///` docs are the reference.
 //! - `load`: which files are channels, TOML into config with every error, cross-file checks.
 //! - `validate`: the rules serde cannot express, and building the spec;
-//!   `validate_scripts`: the script side (`[limits]`, `[filter]`, transforms, lookups).
+//!   `validate_scripts`: the script side (`[limits]`, `[filter]`, transforms, lookups);
+//!   `validate_fhir`: a FHIR destination (base URL, auth, secrets from the environment).
 //! - `spec`: [`ChannelSpec`] and its parts, what the runtime uses.
 //! - `diagnostic`: [`Diagnostic`] and the report renderer.
 //! - `suggest`: `did you mean …`.
@@ -40,6 +41,7 @@ mod stage;
 pub(crate) mod suggest;
 pub mod testing;
 mod validate;
+mod validate_fhir;
 mod validate_scripts;
 
 pub use diagnostic::{Diagnostic, Severity, Snippet, render};
@@ -49,7 +51,8 @@ pub use load::{
 pub use schema::channel_schema;
 pub use spec::{
     AckMode, CertKeyPair, ChannelId, ChannelSpec, ClientTlsSpec, DestinationKind, DestinationSpec,
-    DuplicateAction, DuplicatesSpec, Durability, FileDestinationSpec, FileSourceSpec,
-    HttpDestinationSpec, HttpMethod, HttpSourceSpec, InvalidChannelId, MllpDestinationSpec,
-    MllpSourceSpec, PruneSpec, RetrySpec, ServerTlsSpec, SourceSpec,
+    DuplicateAction, DuplicatesSpec, Durability, FhirAuthSpec, FhirConvert, FhirDestinationSpec,
+    FileDestinationSpec, FileSourceSpec, HttpDestinationSpec, HttpMethod, HttpSourceSpec,
+    InvalidChannelId, MllpDestinationSpec, MllpSourceSpec, PruneSpec, RetrySpec, ServerTlsSpec,
+    SourceSpec,
 };

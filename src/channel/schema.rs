@@ -13,9 +13,10 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde_json::{Value, json};
 
 use super::config::{
-    ChannelConfig, DestinationCommonConfig, DestinationConfig, FileDestinationConfig,
-    FileSourceConfig, HttpDestinationConfig, HttpSourceConfig, MllpDestinationConfig,
-    MllpSourceConfig, SourceConfig,
+    BasicAuthConfig, BearerAuthConfig, ChannelConfig, DestinationCommonConfig, DestinationConfig,
+    FhirAuthConfig, FhirDestinationConfig, FileDestinationConfig, FileSourceConfig,
+    HttpDestinationConfig, HttpSourceConfig, MllpDestinationConfig, MllpSourceConfig,
+    SmartAuthConfig, SourceConfig,
 };
 
 /// The schema of one channel file (JSON Schema draft 7, which TOML editors support best).
@@ -63,12 +64,52 @@ impl JsonSchema for DestinationConfig {
             tagged::<MllpDestinationConfig>(generator, "mllp", Some(&common)),
             tagged::<HttpDestinationConfig>(generator, "http", Some(&common)),
             tagged::<FileDestinationConfig>(generator, "file", Some(&common)),
+            fhir_destination(generator, &common),
         ];
         json_schema!({
             "description": "One destination; `type` selects the kind.",
             "oneOf": variants,
         })
     }
+}
+
+impl JsonSchema for FhirAuthConfig {
+    fn schema_name() -> Cow<'static, str> {
+        "FhirAuthConfig".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let variants = vec![
+            tagged::<SmartAuthConfig>(generator, "smart", None),
+            tagged::<BearerAuthConfig>(generator, "bearer", None),
+            tagged::<BasicAuthConfig>(generator, "basic", None),
+        ];
+        json_schema!({
+            "description": "How a FHIR destination authenticates; `type` selects the kind.",
+            "oneOf": variants,
+        })
+    }
+}
+
+/// The FHIR destination's schema with `auth`, which serde skips (the loader reads it by hand,
+/// see [`FhirDestinationConfig::auth`]).
+fn fhir_destination(generator: &mut SchemaGenerator, common: &Value) -> Value {
+    let mut schema = tagged::<FhirDestinationConfig>(generator, "fhir", Some(common));
+    let mut auth = generator.subschema_for::<FhirAuthConfig>().to_value();
+    if let Some(auth) = auth.as_object_mut() {
+        auth.insert(
+            "description".into(),
+            json!(
+                "Optional. `{ type = \"smart\" | \"bearer\" | \"basic\", .. }`: how to \
+                 authenticate. Secrets are never written here: `bearer` and `basic` name \
+                 environment variables. Default: no `Authorization` header."
+            ),
+        );
+    }
+    if let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+        properties.insert("auth".into(), auth);
+    }
+    schema
 }
 
 /// `T`'s object schema with `type = tag` required, and the properties of `common` merged in.
@@ -123,7 +164,13 @@ mod tests {
         assert!(text.contains("Wall-clock milliseconds per run"), "{text}");
         let defs = schema["definitions"].as_object().unwrap();
         let destination = &defs["DestinationConfig"]["oneOf"];
-        assert_eq!(destination.as_array().unwrap().len(), 3);
+        assert_eq!(destination.as_array().unwrap().len(), 4);
+        let fhir = &destination[3];
+        assert_eq!(fhir["properties"]["type"]["const"], "fhir");
+        assert!(fhir["properties"]["auth"].is_object(), "{fhir}");
+        let auth = &defs["FhirAuthConfig"]["oneOf"];
+        assert_eq!(auth[0]["properties"]["type"]["const"], "smart");
+        assert!(auth[2]["properties"]["password_env"].is_object(), "{auth}");
         let mllp = &destination[0];
         assert_eq!(mllp["properties"]["type"]["const"], "mllp");
         assert!(mllp["properties"]["transform"].is_object(), "{mllp}");

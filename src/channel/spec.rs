@@ -254,12 +254,13 @@ pub struct DestinationSpec {
 }
 
 impl DestinationSpec {
-    /// `mllp`, `http` or `file`.
+    /// `mllp`, `http`, `file` or `fhir`.
     pub fn type_name(&self) -> &'static str {
         match self.kind {
             DestinationKind::Mllp(_) => "mllp",
             DestinationKind::Http(_) => "http",
             DestinationKind::File(_) => "file",
+            DestinationKind::Fhir(_) => "fhir",
         }
     }
 }
@@ -273,6 +274,8 @@ pub enum DestinationKind {
     Http(HttpDestinationSpec),
     /// A directory.
     File(FileDestinationSpec),
+    /// A FHIR R4 server.
+    Fhir(FhirDestinationSpec),
 }
 
 /// A certificate and its key, presented by a client for mutual TLS.
@@ -357,6 +360,55 @@ pub struct FileDestinationSpec {
     /// The file name template; only the placeholders in
     /// [`FILENAME_PLACEHOLDERS`](super::config::FILENAME_PLACEHOLDERS) appear in it.
     pub filename: String,
+}
+
+/// `convert` of a FHIR destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+pub enum FhirConvert {
+    /// HL7 v2 → FHIR R4 transaction Bundle.
+    #[serde(rename = "hl7v2-to-fhir")]
+    Hl7v2ToFhir,
+    /// The payload is FHIR JSON already.
+    #[serde(rename = "none")]
+    None,
+}
+
+/// A FHIR R4 server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FhirDestinationSpec {
+    /// An `http://` or `https://` base URL without query or fragment.
+    pub base_url: String,
+    /// Whether the message is converted from HL7 v2 or is FHIR JSON already.
+    pub convert: FhirConvert,
+    /// Create single resources only if none with the same first identifier exists.
+    pub conditional_create: bool,
+    /// Bound on each HTTP exchange, token requests included.
+    pub timeout: Duration,
+    /// How to authenticate.
+    pub auth: FhirAuthSpec,
+}
+
+/// How a FHIR destination authenticates. Secrets are not here: only the names of the
+/// environment variables holding them (checked to be set when the file was validated), read
+/// again when the destination is built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FhirAuthSpec {
+    /// No `Authorization` header.
+    None,
+    /// A bearer token from an environment variable.
+    Bearer {
+        /// The variable holding the token.
+        token_env: String,
+    },
+    /// HTTP Basic with the password from an environment variable.
+    Basic {
+        /// The user name.
+        username: String,
+        /// The variable holding the password.
+        password_env: String,
+    },
+    /// SMART Backend Services (the key file existed when validated).
+    Smart(crate::fhir::smart::SmartSettings),
 }
 
 /// A validated retry policy: `attempts ≥ 1`, `0 < initial_backoff ≤ max_backoff`.

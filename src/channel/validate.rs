@@ -609,6 +609,9 @@ fn destination(
         DestinationKindConfig::Mllp(m) => mllp_destination(cx, m).map(DestinationKind::Mllp),
         DestinationKindConfig::Http(h) => http_destination(cx, h).map(DestinationKind::Http),
         DestinationKindConfig::File(f) => file_destination(cx, f).map(DestinationKind::File),
+        DestinationKindConfig::Fhir(f) => {
+            super::validate_fhir::fhir_destination(cx, f).map(DestinationKind::Fhir)
+        }
     };
     Some(DestinationSpec {
         name: common.name.get_ref().clone(),

@@ -32,6 +32,22 @@ use crate::fhir::smart::SmartError;
 /// cannot be converted, shown to the analyst; it must not quote patient data.
 pub type FhirConverter = Arc<dyn Fn(&[u8]) -> Result<Value, String> + Send + Sync>;
 
+/// `convert = "hl7v2-to-fhir"`: parses the payload as one HL7 v2 message and converts it with
+/// [`hl7v2_to_fhir`](crate::fhir::convert::hl7v2_to_fhir) into a transaction Bundle. The reasons
+/// name segments and fields, never the values in them (they may be patient data).
+pub fn hl7v2_converter() -> FhirConverter {
+    Arc::new(|payload: &[u8]| {
+        let message = crate::hl7::Message::parse(payload)
+            .map_err(|error| format!("not an HL7 v2 message: {error}"))?;
+        crate::fhir::convert::hl7v2_to_fhir(&message).map_err(|error| match error {
+            crate::fhir::convert::ConvertError::Invalid {
+                location, reason, ..
+            } => format!("{location}: the value is {reason}"),
+            other => other.to_string(),
+        })
+    })
+}
+
 /// What the payload is and how it becomes FHIR JSON.
 #[derive(Clone)]
 pub enum FhirPayload {

@@ -15,11 +15,15 @@ use tokio_util::sync::CancellationToken;
 
 use super::delivery::DeliveryWorker;
 use crate::channel::runner::{ChannelMapping, Pipeline, Route, TransformStage};
-use crate::channel::{ChannelSpec, DestinationKind, DestinationSpec, SourceSpec};
+use crate::channel::{
+    ChannelSpec, DestinationKind, DestinationSpec, FhirAuthSpec, FhirConvert, SourceSpec,
+};
+use crate::destination::fhir::hl7v2_converter;
 use crate::destination::file::{FileDestination, FileSettings};
 use crate::destination::http::{HttpDestination, HttpSettings};
 use crate::destination::mllp::{MllpDestination, MllpSettings};
-use crate::destination::{Destination, RetryPolicy};
+use crate::destination::{Destination, FhirDestination, FhirPayload, FhirSettings, RetryPolicy};
+use crate::fhir::client::FhirAuth;
 use crate::mllp::TlsClientConfig;
 use crate::mllp::server::ListenerSettings;
 use crate::script::{Filter, MAPPINGS_DIR, SCRIPTS_DIR, ScriptEngine, ScriptEnv, Transform};
@@ -290,5 +294,40 @@ fn build_destination(spec: &DestinationSpec) -> anyhow::Result<Destination> {
             directory: file.directory.clone(),
             filename: file.filename.clone(),
         })?),
+        DestinationKind::Fhir(fhir) => Destination::Fhir(FhirDestination::new(FhirSettings {
+            base_url: fhir.base_url.clone(),
+            auth: fhir_auth(&fhir.auth)?,
+            timeout: fhir.timeout,
+            payload: match fhir.convert {
+                FhirConvert::Hl7v2ToFhir => FhirPayload::Convert(hl7v2_converter()),
+                FhirConvert::None => FhirPayload::Json,
+            },
+            conditional_create: fhir.conditional_create,
+        })?),
+    })
+}
+
+/// The FHIR client's credentials, the secrets read from the environment now (they were set
+/// when the file was validated, but the engine may start in another environment).
+fn fhir_auth(auth: &FhirAuthSpec) -> anyhow::Result<FhirAuth> {
+    let secret = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .filter(|value| !value.is_empty())
+            .with_context(|| format!("environment variable {name} is not set (or is empty)"))
+    };
+    Ok(match auth {
+        FhirAuthSpec::None => FhirAuth::None,
+        FhirAuthSpec::Bearer { token_env } => FhirAuth::Bearer {
+            token: secret(token_env)?,
+        },
+        FhirAuthSpec::Basic {
+            username,
+            password_env,
+        } => FhirAuth::Basic {
+            username: username.clone(),
+            password: secret(password_env)?,
+        },
+        FhirAuthSpec::Smart(settings) => FhirAuth::Smart(settings.clone()),
     })
 }
