@@ -238,7 +238,13 @@ async fn mllp_in_file_and_mllp_out() {
     let delivered = ehr.got.lock().unwrap()[0].clone();
     let m = Message::parse(delivered.as_bytes()).unwrap();
     assert_eq!(m.sending_facility(), "LENSWORKS", "the transform ran");
-    let archived = std::fs::read(engine.path("out/ORU1.hl7")).unwrap();
+    // The archive is another destination with its own worker: it may finish after the EHR.
+    let archive = engine.path("out/ORU1.hl7");
+    wait_for("the archive to write ORU1", Duration::from_secs(10), || {
+        archive.exists()
+    })
+    .await;
+    let archived = std::fs::read(&archive).unwrap();
     assert_eq!(archived, delivered.as_bytes());
 
     let store = &engine.engine.store;
