@@ -18,7 +18,7 @@ use crate::channel::runner::{ChannelMapping, Pipeline, Route, TransformStage};
 use crate::channel::{
     ChannelSpec, DestinationKind, DestinationSpec, FhirAuthSpec, FhirConvert, SourceSpec,
 };
-use crate::destination::fhir::hl7v2_converter;
+use crate::destination::fhir::{DEFAULT_MAX_CONDITIONAL_TRANSACTION_ENTRIES, hl7v2_converter};
 use crate::destination::file::{FileDestination, FileSettings};
 use crate::destination::http::{HttpDestination, HttpSettings};
 use crate::destination::mllp::{MllpDestination, MllpSettings};
@@ -303,6 +303,7 @@ fn build_destination(spec: &DestinationSpec) -> anyhow::Result<Destination> {
                 FhirConvert::None => FhirPayload::Json,
             },
             conditional_create: fhir.conditional_create,
+            max_conditional_transaction_entries: DEFAULT_MAX_CONDITIONAL_TRANSACTION_ENTRIES,
         })?),
     })
 }

@@ -156,6 +156,8 @@ async fn invalid_resources_are_rejected_with_the_servers_diagnostics() {
             timeout: TIMEOUT,
             payload: FhirPayload::Json,
             conditional_create: false,
+            max_conditional_transaction_entries:
+                ihub::destination::fhir::DEFAULT_MAX_CONDITIONAL_TRANSACTION_ENTRIES,
         },
         own_pool(),
     )
@@ -182,6 +184,8 @@ async fn auth_failures_are_rejections_that_say_why() {
                 timeout: TIMEOUT,
                 payload: FhirPayload::Json,
                 conditional_create: false,
+                max_conditional_transaction_entries:
+                    ihub::destination::fhir::DEFAULT_MAX_CONDITIONAL_TRANSACTION_ENTRIES,
             },
             own_pool(),
         )
@@ -249,6 +253,8 @@ async fn adt_and_oru_samples_are_delivered_and_read_back() {
                 timeout: TIMEOUT,
                 payload: FhirPayload::Convert(std::sync::Arc::new(bundles::to_bundle)),
                 conditional_create: false,
+                max_conditional_transaction_entries:
+                    ihub::destination::fhir::DEFAULT_MAX_CONDITIONAL_TRANSACTION_ENTRIES,
             },
             own_pool(),
         )

@@ -172,6 +172,8 @@ fn destination(sim: &Simulator, mode: &str, auth: FhirAuth, timeout: Duration) -
         timeout,
         payload: FhirPayload::Json,
         conditional_create: false,
+        max_conditional_transaction_entries:
+            ihub::destination::fhir::DEFAULT_MAX_CONDITIONAL_TRANSACTION_ENTRIES,
     })
     .unwrap()
 }

@@ -17,16 +17,40 @@
 //! The delivery's response is a short JSON summary, never the resources sent back:
 //! `{"status":201,"location":"…/Patient/1/_history/1"}` for a create, or
 //! `{"status":200,"entries":[{"status":"201 Created","location":"Patient/1/_history/1"},…]}`.
+//!
+//! # Large transactions with conditional entries
+//!
+//! A transaction with conditional entries (`ifNoneExist`, or a conditional PUT/PATCH/DELETE
+//! URL with `?`) and more than [`FhirSettings::max_conditional_transaction_entries`] entries is
+//! delivered in two transactions ([`split`]): first the conditional entries alone (the
+//! converter's Patient), then the rest, with their `urn:uuid:` references to the first part
+//! rewritten to where the server put it (`Patient/123`). Medplum refuses such a transaction
+//! whole ("requires strict isolation but has too many entries", beyond 8), and an ORU converts
+//! to dozens of entries. The split is kept for those transactions only, rather than done for
+//! every mixed one, because one transaction is atomic and one round trip: a small ADT, or any
+//! transaction on a server without the limit (set the bound to `usize::MAX`), keeps both.
+//! Retrying is safe: the first part is conditional, so if the second fails and the delivery is
+//! retried, the first finds the Patient it created. Errors of either part are classified as
+//! above, the second's reason saying the first was delivered; the summary lists both parts'
+//! entries, the conditional ones first.
+
+mod outcome;
+mod split;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::Outcome;
-use super::http::{is_retryable, parse_retry_after, shared_client};
+use super::http::shared_client;
 use crate::fhir::client::{FhirAuth, FhirClient, FhirError, FhirResponse, FhirSetupError};
-use crate::fhir::smart::SmartError;
+pub(crate) use outcome::classify;
+use outcome::delivered;
+
+/// Medplum's bound on the entries of a transaction with a conditional entry: the default of
+/// [`FhirSettings::max_conditional_transaction_entries`].
+pub const DEFAULT_MAX_CONDITIONAL_TRANSACTION_ENTRIES: usize = 8;
 
 /// Turns a message's bytes (HL7 v2) into a FHIR resource or Bundle. An `Err` is the reason it
 /// cannot be converted, shown to the analyst; it must not quote patient data.
@@ -81,6 +105,10 @@ pub struct FhirSettings {
     /// effect on Bundles (their entries carry their own `ifNoneExist`) or resources without
     /// an identifier.
     pub conditional_create: bool,
+    /// A transaction with conditional entries and more entries than this is delivered in two
+    /// (see the module docs); usually [`DEFAULT_MAX_CONDITIONAL_TRANSACTION_ENTRIES`],
+    /// `usize::MAX` never splits.
+    pub max_conditional_transaction_entries: usize,
 }
 
 /// A FHIR server to deliver to.
@@ -89,6 +117,7 @@ pub struct FhirDestination {
     client: FhirClient,
     payload: FhirPayload,
     conditional_create: bool,
+    max_conditional_transaction_entries: usize,
 }
 
 impl FhirDestination {
@@ -112,6 +141,7 @@ impl FhirDestination {
             client,
             payload: settings.payload,
             conditional_create: settings.conditional_create,
+            max_conditional_transaction_entries: settings.max_conditional_transaction_entries,
         })
     }
 
@@ -138,6 +168,11 @@ impl FhirDestination {
         };
         let kind = resource.get("type").and_then(Value::as_str);
         let result = if resource_type == "Bundle" && matches!(kind, Some("transaction" | "batch")) {
+            if let Some(parts) =
+                split::split_transaction(&resource, self.max_conditional_transaction_entries)
+            {
+                return self.send_in_two(parts).await;
+            }
             self.client.transaction(&resource).await
         } else if let Some(search) = self.if_none_exist(&resource) {
             self.client.conditional_create(&resource, &search).await
@@ -148,6 +183,45 @@ impl FhirDestination {
             Ok(response) => delivered(&response, kind == Some("batch")),
             Err(error) => classify(&error, SystemTime::now()),
         }
+    }
+
+    /// Delivers a split transaction: the conditional part, then the rest pointed at where the
+    /// server put the first part's resources.
+    async fn send_in_two(&self, parts: split::SplitTransaction) -> Outcome {
+        let first = match self.client.transaction(&parts.conditional).await {
+            Ok(first) => first,
+            // The server took them but its answer is unreadable, so the second part cannot be
+            // pointed at them; the first part is conditional, so sending again is harmless.
+            Err(error @ FhirError::Response { .. }) => {
+                return Outcome::retry(format!("{FIRST_STEP}: {error}"));
+            }
+            Err(error) => return in_step(FIRST_STEP, classify(&error, SystemTime::now())),
+        };
+        let resolved = match split::resolved_references(&parts.conditional, first.body.as_ref()) {
+            Ok(resolved) => resolved,
+            // The first part is in, and resending would find it: the server may answer
+            // differently next time, and an analyst can replay.
+            Err(reason) => return Outcome::reject(reason),
+        };
+        let mut rest = parts.rest;
+        split::rewrite_references(&mut rest, &resolved);
+        let second = match self.client.transaction(&rest).await {
+            Ok(second) => second,
+            Err(error) => {
+                return in_step(
+                    "the other entries (second of two transactions; the first was delivered)",
+                    classify(&error, SystemTime::now()),
+                );
+            }
+        };
+        let joined = FhirResponse {
+            body: Some(split::joined_response(
+                first.body.as_ref(),
+                second.body.as_ref(),
+            )),
+            ..second
+        };
+        delivered(&joined, false)
     }
 
     /// `identifier=system|value` from the resource's first identifier, when conditional
@@ -166,6 +240,21 @@ impl FhirDestination {
             ),
             None => format!("identifier={}", escape_search(value)),
         })
+    }
+}
+
+/// The first transaction of a split delivery, as failures name it.
+const FIRST_STEP: &str = "the conditional entries (first of two transactions)";
+
+/// Names the step of a split delivery in a failure's reason.
+fn in_step(step: &str, outcome: Outcome) -> Outcome {
+    match outcome {
+        Outcome::Retry { error, after } => Outcome::Retry {
+            error: format!("{step}: {error}"),
+            after,
+        },
+        Outcome::Reject { error } => Outcome::reject(format!("{step}: {error}")),
+        delivered @ Outcome::Delivered { .. } => delivered,
     }
 }
 
@@ -193,110 +282,10 @@ fn escape_search(text: &str) -> String {
     encoded
 }
 
-/// A 2xx answer: delivered with a short summary, unless a batch entry failed.
-fn delivered(response: &FhirResponse, batch: bool) -> Outcome {
-    let entries: Option<Vec<Value>> = response
-        .body
-        .as_ref()
-        .filter(|body| {
-            matches!(
-                body.get("type").and_then(Value::as_str),
-                Some("transaction-response" | "batch-response")
-            )
-        })
-        .and_then(|body| body.get("entry")?.as_array().cloned())
-        .map(|entries| {
-            entries
-                .iter()
-                .map(|entry| entry.get("response").cloned().unwrap_or(Value::Null))
-                .collect()
-        });
-    if batch && let Some(entries) = &entries {
-        let failed: Vec<String> = entries
-            .iter()
-            .enumerate()
-            .filter_map(|(i, entry)| {
-                let status = entry.get("status")?.as_str()?;
-                let code: u16 = status.split_whitespace().next()?.parse().ok()?;
-                (code >= 300).then(|| {
-                    let why = entry
-                        .get("outcome")
-                        .and_then(crate::fhir::client::operation_outcome_text)
-                        .map(|text| format!(": {text}"))
-                        .unwrap_or_default();
-                    format!("entry {i}: {status}{why}")
-                })
-            })
-            .collect();
-        if !failed.is_empty() {
-            return Outcome::reject(format!("batch entries failed: {}", failed.join("; ")));
-        }
-    }
-    let mut summary = json!({ "status": response.status.as_u16() });
-    if let Some(location) = &response.location {
-        summary["location"] = json!(location);
-    }
-    if let Some(entries) = entries {
-        let entries: Vec<Value> = entries
-            .iter()
-            .map(|entry| {
-                let mut short = serde_json::Map::new();
-                for key in ["status", "location", "etag"] {
-                    if let Some(value) = entry.get(key) {
-                        short.insert(key.into(), value.clone());
-                    }
-                }
-                Value::Object(short)
-            })
-            .collect();
-        summary["entries"] = Value::Array(entries);
-    } else if let Some(body) = &response.body
-        && let (Some(kind), Some(id)) = (
-            body.get("resourceType").and_then(Value::as_str),
-            body.get("id").and_then(Value::as_str),
-        )
-    {
-        summary["id"] = json!(format!("{kind}/{id}"));
-    }
-    Outcome::Delivered {
-        response: Some(summary.to_string().into_bytes()),
-    }
-}
-
-/// A failed interaction as an [`Outcome`]: the HTTP destination's rules for statuses, retry
-/// for anything that may clear up by itself.
-pub(crate) fn classify(error: &FhirError, now: SystemTime) -> Outcome {
-    let text = error.to_string();
-    match error {
-        FhirError::Transport { .. } => Outcome::retry(text),
-        FhirError::Status {
-            status,
-            retry_after,
-            ..
-        } if is_retryable(*status) => Outcome::Retry {
-            error: text,
-            after: retry_after
-                .as_deref()
-                .and_then(|value| parse_retry_after(value, now)),
-        },
-        FhirError::Status { .. } | FhirError::Request { .. } => Outcome::reject(text),
-        // The server took the message (2xx) but its answer is unreadable: delivered is the
-        // truth, and resending could create duplicates.
-        FhirError::Response { .. } => Outcome::Delivered {
-            response: Some(json!({ "warning": text }).to_string().into_bytes()),
-        },
-        FhirError::Auth(smart) => match smart {
-            SmartError::Transport { .. } | SmartError::Response { .. } => Outcome::retry(text),
-            SmartError::Status { status, .. } if is_retryable(*status) => Outcome::retry(text),
-            SmartError::Status { .. } | SmartError::Sign(_) => Outcome::reject(text),
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::StatusCode;
+    use serde_json::json;
 
     fn destination(conditional_create: bool) -> FhirDestination {
         FhirDestination::new(FhirSettings {
@@ -305,6 +294,7 @@ mod tests {
             timeout: Duration::from_secs(1),
             payload: FhirPayload::Json,
             conditional_create,
+            max_conditional_transaction_entries: DEFAULT_MAX_CONDITIONAL_TRANSACTION_ENTRIES,
         })
         .unwrap()
     }
@@ -325,98 +315,6 @@ mod tests {
         );
         let none = json!({"resourceType": "Patient"});
         assert_eq!(destination(true).if_none_exist(&none), None);
-    }
-
-    #[test]
-    fn statuses_and_failures_are_classified() {
-        let now = SystemTime::UNIX_EPOCH;
-        let status = |code: u16, after: Option<&str>| FhirError::Status {
-            status: StatusCode::from_u16(code).unwrap(),
-            diagnostics: "error invalid: bad".into(),
-            retry_after: after.map(str::to_owned),
-        };
-        assert_eq!(
-            classify(&status(429, Some("7")), now),
-            Outcome::Retry {
-                error: "HTTP 429 Too Many Requests: error invalid: bad".into(),
-                after: Some(Duration::from_secs(7))
-            }
-        );
-        assert!(matches!(
-            classify(&status(503, None), now),
-            Outcome::Retry { after: None, .. }
-        ));
-        assert_eq!(
-            classify(&status(400, None), now),
-            Outcome::reject("HTTP 400 Bad Request: error invalid: bad")
-        );
-        assert!(matches!(
-            classify(&status(404, None), now),
-            Outcome::Reject { .. }
-        ));
-        let transport = FhirError::Transport {
-            reason: "no response within 1 s".into(),
-        };
-        assert!(matches!(classify(&transport, now), Outcome::Retry { .. }));
-        let refused = FhirError::Auth(SmartError::Status {
-            step: "token request",
-            status: StatusCode::UNAUTHORIZED,
-            reason: "invalid_client".into(),
-        });
-        assert!(matches!(classify(&refused, now), Outcome::Reject { .. }));
-        let down = FhirError::Auth(SmartError::Status {
-            step: "token request",
-            status: StatusCode::BAD_GATEWAY,
-            reason: "x".into(),
-        });
-        assert!(matches!(classify(&down, now), Outcome::Retry { .. }));
-    }
-
-    #[test]
-    fn responses_are_summarised_and_failed_batch_entries_rejected() {
-        let body = json!({"resourceType": "Bundle", "type": "batch-response", "entry": [
-            {"response": {"status": "201 Created", "location": "Patient/1/_history/1"},
-             "resource": {"resourceType": "Patient", "name": [{"family": "NOT-IN-SUMMARY"}]}},
-            {"response": {"status": "400 Bad Request", "outcome": {"resourceType": "OperationOutcome",
-              "issue": [{"severity": "error", "code": "invalid", "diagnostics": "bad date"}]}}}]});
-        let response = FhirResponse {
-            status: StatusCode::OK,
-            location: None,
-            etag: None,
-            body: Some(body),
-        };
-        assert_eq!(
-            delivered(&response, true),
-            Outcome::reject(
-                "batch entries failed: entry 1: 400 Bad Request: error invalid: bad date"
-            )
-        );
-        let Outcome::Delivered {
-            response: Some(summary),
-        } = delivered(&response, false)
-        else {
-            panic!("a transaction-style answer is delivered");
-        };
-        let summary = String::from_utf8(summary).unwrap();
-        assert_eq!(
-            summary,
-            r#"{"entries":[{"location":"Patient/1/_history/1","status":"201 Created"},{"status":"400 Bad Request"}],"status":200}"#
-        );
-        let created = FhirResponse {
-            status: StatusCode::CREATED,
-            location: Some("http://h/R4/Patient/9/_history/1".into()),
-            etag: None,
-            body: Some(json!({"resourceType": "Patient", "id": "9"})),
-        };
-        assert_eq!(
-            delivered(&created, false),
-            Outcome::Delivered {
-                response: Some(
-                    br#"{"id":"Patient/9","location":"http://h/R4/Patient/9/_history/1","status":201}"#
-                        .to_vec()
-                )
-            }
-        );
     }
 
     #[tokio::test]
