@@ -5,15 +5,16 @@
 //!
 //! Medplum refuses a transaction that holds a conditional create (the converter's Patient has
 //! `ifNoneExist`) and more than 8 entries, because it would need serializable isolation. The
-//! ORU sample (43 OBX) converts to far more, so the full sample is sent to show that refusal
-//! lands in ERROR at once (no retries) with the server's reason, and a copy cut to its first
-//! results is the one read back.
+//! full ORU sample (43 OBX) converts to far more, so the destination delivers it in two
+//! transactions (the Patient, then the rest pointed at it); this test checks it is SENT and
+//! that every Observation is on the server under that Patient.
 
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ihub::destination::fhir::DEFAULT_MAX_CONDITIONAL_TRANSACTION_ENTRIES;
 use ihub::engine::{Engine, EngineSettings};
 use ihub::hl7::Message;
 use ihub::mllp::MllpClient;
@@ -47,9 +48,6 @@ auth = { type = "smart", client_id = "{client}", private_key = "{key}", algorith
 retry = { attempts = 5, initial_backoff_secs = 1, max_backoff_secs = 2 }
 "#;
 
-/// Medplum's limit on the entries of a transaction with a conditional create.
-const MEDPLUM_STRICT_TRANSACTION_ENTRIES: usize = 8;
-
 /// A sample with its MRN made this test's own and `suffix` appended to its control id.
 fn sample(file: &str, mrn: &str, own_mrn: &str, suffix: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -59,29 +57,6 @@ fn sample(file: &str, mrn: &str, own_mrn: &str, suffix: &str) -> String {
     assert!(text.contains(mrn), "{file} has MRN {mrn}");
     text.replace(mrn, own_mrn)
         .replacen("|P|2.5.1", &format!("{suffix}|P|2.5.1"), 1)
-}
-
-/// The message cut to its first OBX segments (and their notes), as many as fit in a
-/// transaction Medplum accepts.
-fn first_results(message: &str) -> String {
-    for keep in (1..=10).rev() {
-        let mut obx = 0;
-        let segments: Vec<&str> = message
-            .split('\r')
-            .filter(|segment| {
-                if segment.starts_with("OBX|") {
-                    obx += 1;
-                }
-                obx <= keep
-            })
-            .collect();
-        let cut = segments.join("\r");
-        let bundle = convert(&cut);
-        if bundle["entry"].as_array().unwrap().len() <= MEDPLUM_STRICT_TRANSACTION_ENTRIES {
-            return cut;
-        }
-    }
-    panic!("no cut of the ORU fits in {MEDPLUM_STRICT_TRANSACTION_ENTRIES} entries");
 }
 
 fn convert(message: &str) -> Value {
@@ -192,12 +167,14 @@ async fn adt_and_oru_through_a_channel_to_the_fhir_server_and_back() {
     let addr = channel_addr(&engine).await;
 
     let adt = sample("adt_a01.hl7", "00481516", ADT_MRN, "CH");
-    let full_oru = sample("oru_r01.hl7", "00377120", "CH377121", "CHFULL");
+    let oru = sample("oru_r01.hl7", "00377120", ORU_MRN, "CH");
+    // Too many entries for one transaction with a conditional create: it goes in two.
+    let entries = convert(&oru)["entry"].as_array().unwrap().len();
     assert!(
-        convert(&full_oru)["entry"].as_array().unwrap().len() > MEDPLUM_STRICT_TRANSACTION_ENTRIES
+        entries > DEFAULT_MAX_CONDITIONAL_TRANSACTION_ENTRIES,
+        "{entries}"
     );
-    let oru = first_results(&sample("oru_r01.hl7", "00377120", ORU_MRN, "CH"));
-    for message in [&adt, &oru, &full_oru] {
+    for message in [&adt, &oru] {
         let mut client = MllpClient::connect(&addr.to_string(), None).await.unwrap();
         let ack = client
             .send(message.as_bytes(), Duration::from_secs(10))
@@ -206,7 +183,7 @@ async fn adt_and_oru_through_a_channel_to_the_fhir_server_and_back() {
         let ack = Message::parse(&ack).unwrap();
         assert_eq!(ack.get("MSA-1").unwrap().text(), "AA");
     }
-    let all = wait_until_settled(&engine.store, 3).await;
+    let all = wait_until_settled(&engine.store, 2).await;
     let control_id = |text: &str| {
         Message::parse(text.as_bytes())
             .unwrap()
@@ -217,19 +194,31 @@ async fn adt_and_oru_through_a_channel_to_the_fhir_server_and_back() {
         let stored = status_of(&all, &control_id(message));
         assert_eq!(stored.status, MessageStatus::Sent, "{stored:?}");
     }
-    let refused = status_of(&all, &control_id(&full_oru));
-    assert_eq!(refused.status, MessageStatus::Error);
-    let reason = refused.error.as_deref().unwrap();
-    assert!(
-        reason.contains("HTTP 400") && reason.contains("too many entries"),
-        "{reason}"
-    );
-    let refused = engine.store.message(refused.id).unwrap().unwrap();
+    let oru_stored = engine
+        .store
+        .message(status_of(&all, &control_id(&oru)).id)
+        .unwrap()
+        .unwrap();
     assert_eq!(
-        refused.destinations[0].attempts.len(),
+        oru_stored.destinations[0].attempts.len(),
         1,
-        "a 400 is not retried"
+        "delivered at the first attempt"
     );
+    // The summary lists both transactions' entries, the Patient's first.
+    let summary: Value = serde_json::from_slice(
+        oru_stored.destinations[0].attempts[0]
+            .response
+            .as_ref()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        summary["entries"].as_array().unwrap().len(),
+        entries,
+        "{summary}"
+    );
+    let first = summary["entries"][0]["location"].as_str().unwrap();
+    assert!(first.starts_with("Patient/"), "{summary}");
 
     let reader = FhirClient::new(
         &servers.fhir_base,
@@ -311,6 +300,21 @@ async fn adt_and_oru_through_a_channel_to_the_fhir_server_and_back() {
         .unwrap();
     let count = all["entry"].as_array().map_or(0, Vec::len);
     assert_eq!(count, oru_message.segments_named("OBX").count());
+    // The last result too: the whole message went, not its first entries.
+    let esterase = reader
+        .search(
+            "Observation",
+            &[("subject", &subject), ("code", "http://loinc.org|5799-2")],
+        )
+        .await
+        .unwrap()
+        .body
+        .unwrap();
+    let esterase = &esterase["entry"][0]["resource"];
+    assert_eq!(
+        esterase["valueCodeableConcept"]["coding"][0]["code"], "260385009",
+        "{esterase}"
+    );
 
     shutdown.cancel();
 }
