@@ -7,3 +7,4 @@ mod channel;
 mod live;
 mod servers;
 mod simulated;
+mod split; // a transaction delivered in two, against a simulated server
