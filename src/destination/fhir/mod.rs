@@ -22,7 +22,7 @@
 //!
 //! A transaction with conditional entries (`ifNoneExist`, or a conditional PUT/PATCH/DELETE
 //! URL with `?`) and more than [`FhirSettings::max_conditional_transaction_entries`] entries is
-//! delivered in two transactions ([`split`]): first the conditional entries alone (the
+//! delivered in two transactions (see `split.rs`): first the conditional entries alone (the
 //! converter's Patient), then the rest, with their `urn:uuid:` references to the first part
 //! rewritten to where the server put it (`Patient/123`). Medplum refuses such a transaction
 //! whole ("requires strict isolation but has too many entries", beyond 8), and an ORU converts
@@ -315,6 +315,28 @@ mod tests {
         );
         let none = json!({"resourceType": "Patient"});
         assert_eq!(destination(true).if_none_exist(&none), None);
+    }
+
+    #[test]
+    fn failures_of_a_split_delivery_name_their_step() {
+        let after = Some(Duration::from_secs(3));
+        assert_eq!(
+            in_step(
+                "second",
+                Outcome::Retry {
+                    error: "HTTP 503".into(),
+                    after
+                }
+            ),
+            Outcome::Retry {
+                error: "second: HTTP 503".into(),
+                after
+            }
+        );
+        assert_eq!(
+            in_step(FIRST_STEP, Outcome::reject("HTTP 400")),
+            Outcome::reject(format!("{FIRST_STEP}: HTTP 400"))
+        );
     }
 
     #[tokio::test]
