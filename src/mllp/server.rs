@@ -65,6 +65,8 @@ pub trait FrameHandler: Send + Sync + 'static {
     /// next frame is submitted (so whatever it does happens in frame order), and the
     /// [`PendingReply`] it gives may be waited for together with later frames' replies. The
     /// default runs [`FrameHandler::handle`] completely in the first step.
+    // Yielding a future is the point: the caller awaits it later, with the next frames'.
+    #[allow(clippy::async_yields_async)]
     fn submit(&self, frame: Bytes, peer: SocketAddr) -> impl Future<Output = PendingReply> + Send {
         async move {
             let reply = self.handle(frame, peer).await;
