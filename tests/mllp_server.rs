@@ -269,3 +269,193 @@ async fn mutual_tls_requires_a_client_certificate() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(handler.problems.load(Ordering::SeqCst) >= 1);
 }
+
+/// Replies `ACK:<frame>` after a delay that shrinks frame by frame (frame `i` of the run waits
+/// `(20 - i) × 10 ms`), so later replies are ready first; counts frames submitted.
+#[derive(Default)]
+struct SlowerFirst {
+    submitted: AtomicUsize,
+}
+
+impl FrameHandler for SlowerFirst {
+    async fn handle(&self, frame: Bytes, peer: SocketAddr) -> Option<Bytes> {
+        self.submit(frame, peer).await.await
+    }
+    async fn submit(&self, frame: Bytes, _peer: SocketAddr) -> ihub::mllp::server::PendingReply {
+        let i = self.submitted.fetch_add(1, Ordering::SeqCst) as u64;
+        Box::pin(async move {
+            tokio::time::sleep(Duration::from_millis(20u64.saturating_sub(i) * 10)).await;
+            let mut reply = b"ACK:".to_vec();
+            reply.extend_from_slice(&frame);
+            Some(Bytes::from(reply))
+        })
+    }
+}
+
+#[tokio::test]
+async fn pipelined_replies_overlap_and_go_back_in_frame_order() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let handler = Arc::new(SlowerFirst::default());
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(serve(listener, settings(), handler, shutdown.clone()));
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let mut frames = Vec::new();
+    for i in 0..20 {
+        frames.extend_from_slice(format!("\x0bf{i}\x1c\r").as_bytes());
+    }
+    let started = std::time::Instant::now();
+    s.write_all(&frames).await.unwrap();
+    let expected: Vec<String> = (0..20).map(|i| format!("ACK:f{i}")).collect();
+    assert_eq!(read_frames(&mut s, 20).await, expected);
+    // One after another the waits add up to 2.1 s; overlapped, the first one's 200 ms.
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "the replies were waited for one at a time: {:?}",
+        started.elapsed()
+    );
+    shutdown.cancel();
+    drop(s);
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+/// A channel pipeline over a real store (durability `sync`), with one destination queue and
+/// no delivery worker, behind the MLLP source: what a pipelining sender talks to in the engine.
+async fn pipeline_source(
+    dir: &Path,
+) -> (
+    SocketAddr,
+    Arc<ihub::channel::runner::Pipeline>,
+    CancellationToken,
+) {
+    use ihub::channel::runner::{Pipeline, Route};
+    use ihub::channel::{AckMode, DuplicateAction};
+    let store = ihub::store::Store::open(dir, ihub::store::Backend::Redb).unwrap();
+    let pipeline = Arc::new(Pipeline {
+        channel: "pipe".into(),
+        store,
+        filter: None,
+        transform: None,
+        routes: vec![Route {
+            name: "archive".into(),
+            send_original: false,
+            transform: None,
+            wake: Arc::new(tokio::sync::Notify::new()),
+        }],
+        durability: ihub::store::Durability::Sync,
+        ack_mode: AckMode::Original,
+        duplicate_window: Some(Duration::from_secs(3600)),
+        duplicate_action: DuplicateAction::Ack,
+    });
+    let stop = CancellationToken::new();
+    let (addr, _task) = ihub::source::mllp::start(
+        "127.0.0.1:0".parse().unwrap(),
+        ListenerSettings {
+            max_message_bytes: 1 << 20,
+            ..settings()
+        },
+        pipeline.clone(),
+        stop.clone(),
+    )
+    .await
+    .unwrap();
+    (addr, pipeline, stop)
+}
+
+fn hl7(control_id: &str) -> String {
+    format!(
+        "MSH|^~\\&|LAB|LF|EHR|EF|20240101120000||ORU^R01|{control_id}|P|2.5.1\rPID|1||42^^^H^MR\rOBX|1|NM|GLU||5.4\r"
+    )
+}
+
+fn msa(ack: &str) -> (String, String) {
+    let m = ihub::hl7::Message::parse(ack.as_bytes()).unwrap();
+    (
+        m.get("MSA-1").unwrap().text().into_owned(),
+        m.get("MSA-2").unwrap().text().into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipelining_sender_gets_acks_and_queue_places_in_frame_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, pipeline, stop) = pipeline_source(dir.path()).await;
+    // 200 frames written at once: frame 100 is unreadable (a NAK), frame 151 repeats frame
+    // 150's control id (a duplicate of a message that may still be on its way to the store).
+    let ids: Vec<String> = (0..200)
+        .map(|i| match i {
+            151 => "C150".to_string(),
+            _ => format!("C{i}"),
+        })
+        .collect();
+    let mut frames = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        let body = if i == 100 {
+            "not an HL7 message".to_string()
+        } else {
+            hl7(id)
+        };
+        frames.extend_from_slice(format!("\x0b{body}\x1c\r").as_bytes());
+    }
+    let commits_before = pipeline.store.commit_count();
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(&frames).await.unwrap();
+    let acks = read_frames(&mut s, 200).await;
+    assert_eq!(acks.len(), 200, "every frame is answered");
+    for (i, (ack, id)) in acks.iter().zip(&ids).enumerate() {
+        let (code, control_id) = msa(ack);
+        if i == 100 {
+            assert!(code == "AR" || code == "AE", "frame 100 gets a NAK: {ack}");
+        } else {
+            assert_eq!(
+                (code.as_str(), control_id.as_str()),
+                ("AA", id.as_str()),
+                "ACK {i}"
+            );
+        }
+    }
+    // Every message is stored, in frame order (ids follow arrival).
+    let store = &pipeline.store;
+    let stored: Vec<Vec<u8>> = (1..=200)
+        .map(|id| store.message(id).unwrap().expect("stored").raw)
+        .collect();
+    for (i, raw) in stored.iter().enumerate() {
+        let expected = if i == 100 {
+            "not an HL7 message".to_string()
+        } else {
+            hl7(&ids[i])
+        };
+        assert_eq!(String::from_utf8_lossy(raw), expected, "message {}", i + 1);
+    }
+    let duplicate = store.message(152).unwrap().unwrap();
+    assert!(
+        duplicate
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("duplicate"),
+        "the repeated control id is a duplicate: {:?}",
+        duplicate.error
+    );
+    // The queue holds the 198 others (not the NAK'd one, not the duplicate), FIFO.
+    let queued: Vec<String> = store
+        .ready_deliveries("pipe", "archive", u64::MAX, 1000)
+        .unwrap()
+        .into_iter()
+        .map(|d| d.control_id)
+        .collect();
+    let expected: Vec<String> = ids
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 100 && *i != 151)
+        .map(|(_, id)| id.clone())
+        .collect();
+    assert_eq!(queued, expected);
+    // Waiting one frame at a time would take one commit per message.
+    let commits = store.commit_count() - commits_before;
+    assert!(commits < 150, "frames shared commits: {commits} for 200");
+    stop.cancel();
+}

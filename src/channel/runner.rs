@@ -11,6 +11,8 @@
 //! Scripts run on the blocking pool, never on the reactor threads that serve the sockets.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -86,17 +88,31 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+/// The second half of [`Pipeline::submit`]: waits for the store's commit and gives the answer.
+pub type Answering = Pin<Box<dyn Future<Output = Disposition> + Send>>;
+
 impl Pipeline {
     /// Takes one HL7 message (raw bytes as framed) from `peer` through the pipeline.
     pub async fn receive(self: &Arc<Self>, raw: Bytes, peer: &str) -> Disposition {
+        self.submit(raw, peer).await.await
+    }
+
+    /// The part of [`Pipeline::receive`] that must run in arrival order: parse, duplicate
+    /// check, scripts, and handing the message to the store writer (which fixes its place in
+    /// the queues). The returned future waits for the commit and builds the answer, so a
+    /// connection can submit its next frame meanwhile; it must give the answers in order.
+    /// Messages with emitted children, unreadable input and duplicates are stored completely
+    /// here (the answer is then ready).
+    pub async fn submit(self: &Arc<Self>, raw: Bytes, peer: &str) -> Answering {
         let received_at_ms = now_ms();
         metrics::counter!(crate::metrics::RECEIVED, "channel" => self.channel.clone()).increment(1);
         let message = match Message::parse(&raw) {
             Ok(message) => message,
             Err(error) => {
-                return self
+                let answer = self
                     .unreadable(raw.to_vec(), peer, received_at_ms, &error)
                     .await;
+                return Box::pin(std::future::ready(answer));
             }
         };
         let meta = meta_of(&message);
@@ -105,8 +121,7 @@ impl Pipeline {
         if let Some(found) = self.duplicate_of(&meta.control_id, received_at_ms) {
             metrics::counter!(crate::metrics::DUPLICATES, "channel" => self.channel.clone())
                 .increment(1);
-            let reason =
-                format!("duplicate of message {found} (control id seen within the window)");
+            let reason = format!("duplicate of {found} (control id seen within the window)");
             let code = match self.duplicate_action {
                 DuplicateAction::Ack => self.accept_code(),
                 DuplicateAction::Reject => self.reject_code(),
@@ -117,9 +132,10 @@ impl Pipeline {
                 code,
                 ack_text: Some(reason),
             };
-            return self
+            let answer = self
                 .settle(&raw, peer, received_at_ms, meta, &buf, settled)
                 .await;
+            return Box::pin(std::future::ready(answer));
         }
 
         let original = buf.as_bytes().to_vec();
@@ -133,18 +149,30 @@ impl Pipeline {
         } else {
             unscripted(&self.routes, &original)
         };
-        let stored = self
-            .store_scripted(
-                raw.to_vec(),
-                peer,
-                received_at_ms,
-                meta,
-                &original,
-                scripted,
-            )
-            .await;
-        self.answer(&buf, stored.id, stored.code, stored.status, stored.ack_text)
-            .await
+        let staged = self.stage_scripted(
+            raw.to_vec(),
+            peer,
+            received_at_ms,
+            meta,
+            &original,
+            scripted,
+        );
+        if !staged.children.is_empty() {
+            // The children are stored after the parent's commit (they name its id), and before
+            // the next frame's message.
+            let stored = self.finish_scripted(staged, peer, received_at_ms).await;
+            let answer = self
+                .answer(&buf, stored.id, stored.code, stored.status, stored.ack_text)
+                .await;
+            return Box::pin(std::future::ready(answer));
+        }
+        let this = Arc::clone(self);
+        let peer = peer.to_owned();
+        Box::pin(async move {
+            let stored = this.finish_scripted(staged, &peer, received_at_ms).await;
+            this.answer(&buf, stored.id, stored.code, stored.status, stored.ack_text)
+                .await
+        })
     }
 
     /// Takes one JSON message (from the HTTP source) through the pipeline. Scripts see it as
@@ -229,53 +257,66 @@ impl Pipeline {
         original: &[u8],
         scripted: Scripted,
     ) -> StoredOutcome {
-        let (stored, children) = match scripted {
+        let staged = self.stage_scripted(raw, peer, received_at_ms, meta, original, scripted);
+        self.finish_scripted(staged, peer, received_at_ms).await
+    }
+
+    /// The in-order half of [`Pipeline::store_scripted`]: hands the message to the writer.
+    fn stage_scripted(
+        &self,
+        raw: Vec<u8>,
+        peer: &str,
+        received_at_ms: u64,
+        meta: MessageMeta,
+        original: &[u8],
+        scripted: Scripted,
+    ) -> Staged {
+        match scripted {
             Scripted::Error(reason) => {
                 metrics::counter!(crate::metrics::ERRORS, "channel" => self.channel.clone(), "stage" => "processing", "error_type" => "script").increment(1);
-                let id = self
-                    .record(
-                        raw,
-                        peer,
-                        received_at_ms,
-                        meta,
-                        MessageStatus::Error,
-                        Some(reason.clone()),
-                        None,
-                        Vec::new(),
-                    )
-                    .await;
-                return StoredOutcome {
+                let id = self.record(
+                    raw,
+                    peer,
+                    received_at_ms,
+                    meta,
+                    MessageStatus::Error,
+                    Some(reason.clone()),
+                    None,
+                    Vec::new(),
+                );
+                Staged {
                     id,
                     status: MessageStatus::Error,
                     code: self.error_code(),
                     // The sender is told the first line only: a mapping's field errors follow
                     // on further lines and show values (patient data), which stay in the store.
                     ack_text: reason.lines().next().map(str::to_string),
-                };
+                    woken: Vec::new(),
+                    children: Vec::new(),
+                }
             }
             Scripted::Filtered { reason, children } => {
                 metrics::counter!(crate::metrics::FILTERED, "channel" => self.channel.clone())
                     .increment(1);
                 let reason = with_emitted(reason, children.len());
-                let id = self
-                    .record(
-                        raw,
-                        peer,
-                        received_at_ms,
-                        meta,
-                        MessageStatus::Filtered,
-                        Some(reason),
-                        None,
-                        Vec::new(),
-                    )
-                    .await;
-                let outcome = StoredOutcome {
+                let id = self.record(
+                    raw,
+                    peer,
+                    received_at_ms,
+                    meta,
+                    MessageStatus::Filtered,
+                    Some(reason),
+                    None,
+                    Vec::new(),
+                );
+                Staged {
                     id,
                     status: MessageStatus::Filtered,
                     code: self.accept_code(),
                     ack_text: None,
-                };
-                (outcome, children)
+                    woken: Vec::new(),
+                    children,
+                }
             }
             Scripted::Continue {
                 transformed,
@@ -298,29 +339,53 @@ impl Pipeline {
                     None => None,
                 };
                 let woken: Vec<String> = deliveries.iter().map(|d| d.destination.clone()).collect();
-                let id = self
-                    .record(
-                        raw,
-                        peer,
-                        received_at_ms,
-                        meta,
-                        status,
-                        reason,
-                        transformed,
-                        deliveries,
-                    )
-                    .await;
-                if id.is_ok() {
-                    self.wake(&woken);
-                }
-                let outcome = StoredOutcome {
+                let id = self.record(
+                    raw,
+                    peer,
+                    received_at_ms,
+                    meta,
+                    status,
+                    reason,
+                    transformed,
+                    deliveries,
+                );
+                Staged {
                     id,
                     status,
                     code: self.accept_code(),
                     ack_text: None,
-                };
-                (outcome, children)
+                    woken,
+                    children,
+                }
             }
+        }
+    }
+
+    /// The waiting half of [`Pipeline::store_scripted`]: the commit, then the wake-ups (a
+    /// worker woken earlier could miss the message) and the emitted messages.
+    async fn finish_scripted(
+        &self,
+        staged: Staged,
+        peer: &str,
+        received_at_ms: u64,
+    ) -> StoredOutcome {
+        let Staged {
+            id,
+            status,
+            code,
+            ack_text,
+            woken,
+            children,
+        } = staged;
+        let id = id.await;
+        if id.is_ok() {
+            self.wake(&woken);
+        }
+        let stored = StoredOutcome {
+            id,
+            status,
+            code,
+            ack_text,
         };
         let parent = match &stored.id {
             Ok(id) => *id,
@@ -439,8 +504,9 @@ impl Pipeline {
         }
     }
 
+    /// Hands a message to the store writer now; the result resolves when it is durable.
     #[allow(clippy::too_many_arguments)]
-    async fn record(
+    fn record(
         &self,
         raw: Vec<u8>,
         peer: &str,
@@ -450,7 +516,7 @@ impl Pipeline {
         error: Option<String>,
         transformed: Option<Vec<u8>>,
         deliveries: Vec<NewDelivery>,
-    ) -> Result<store::MessageId, store::StoreError> {
+    ) -> store::Accepting {
         let message = NewMessage {
             channel: self.channel.clone(),
             peer: peer.to_string(),
@@ -462,7 +528,7 @@ impl Pipeline {
             transformed,
             deliveries,
         };
-        self.store.accept(message, self.durability).await
+        self.store.submit(message, self.durability)
     }
 
     /// Stores a message that goes to no destination (a duplicate, filtered, or failed in a
@@ -560,16 +626,24 @@ impl Pipeline {
         }
     }
 
-    fn duplicate_of(&self, control_id: &str, now: u64) -> Option<store::MessageId> {
+    /// The earlier message with this control id, if any: one stored within the window, or one
+    /// still on its way to the store (sent just before on a pipelining connection).
+    fn duplicate_of(&self, control_id: &str, now: u64) -> Option<String> {
         let window = self.duplicate_window?;
         if control_id.is_empty() {
             return None;
         }
         let since = now.saturating_sub(window.as_millis() as u64);
+        // In flight first: a message leaves that set only after its commit, so one that is no
+        // longer in flight is in the index read next.
+        if self.store.in_flight(&self.channel, control_id) {
+            return Some("a message received just before, still being stored".into());
+        }
         self.store
             .find_duplicate(&self.channel, control_id, since)
             .ok()
             .flatten()
+            .map(|found| format!("message {found}"))
     }
 
     fn accept_code(&self) -> AckCode {
@@ -613,6 +687,18 @@ struct Settled {
     reason: String,
     code: AckCode,
     ack_text: Option<String>,
+}
+
+/// A message handed to the writer, with what to do once it is committed.
+struct Staged {
+    id: store::Accepting,
+    status: MessageStatus,
+    code: AckCode,
+    ack_text: Option<String>,
+    /// The destinations to wake after the commit.
+    woken: Vec<String>,
+    /// Emitted messages, stored after the commit.
+    children: Vec<Child>,
 }
 
 /// How storing a message ended: its id (or the store's error), status, and the answer.

@@ -8,17 +8,22 @@
 //!   connection: an oversize or malformed frame closes it, a sender that goes quiet is closed
 //!   after the idle timeout, and one that starts a frame and never finishes it after the read
 //!   timeout;
-//! - frames of one connection are handled one after another, so replies go back in the order
-//!   the messages came (senders that pipeline rely on that);
+//! - frames of one connection are *submitted* one after another ([`FrameHandler::submit`]: the
+//!   part that must happen in arrival order), but a connection that pipelines may have up to
+//!   [`MAX_IN_FLIGHT`] frames waiting for their replies at once (for the engine: for the store's
+//!   commit, so they share one); the replies go back in the order the frames came, whatever
+//!   order they become ready in;
 //! - shutdown is a `CancellationToken`: the accept loop stops at once, and each connection stops
-//!   reading after the frame it is handling has been answered.
+//!   reading and answers the frames it has already submitted before it closes.
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use futures_util::stream::FuturesOrdered;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
@@ -43,11 +48,31 @@ pub struct ListenerSettings {
     pub read_timeout: Duration,
 }
 
+/// Frames one connection may have submitted and not yet answered. Beyond it the connection
+/// stops reading until the oldest is answered, so a sender cannot make it hold unbounded work.
+pub const MAX_IN_FLIGHT: usize = 32;
+
+/// A submitted frame's reply, once it is ready (see [`FrameHandler::submit`]).
+pub type PendingReply = Pin<Box<dyn Future<Output = Option<Bytes>> + Send>>;
+
 /// Receives each frame; returns the reply to write back, or `None` for no reply (enhanced mode
 /// with MSH-15 = NE, for instance).
 pub trait FrameHandler: Send + Sync + 'static {
     /// Handles one frame from `peer`.
     fn handle(&self, frame: Bytes, peer: SocketAddr) -> impl Future<Output = Option<Bytes>> + Send;
+
+    /// Handles one frame in two steps: the returned future is awaited before the connection's
+    /// next frame is submitted (so whatever it does happens in frame order), and the
+    /// [`PendingReply`] it gives may be waited for together with later frames' replies. The
+    /// default runs [`FrameHandler::handle`] completely in the first step.
+    // Yielding a future is the point: the caller awaits it later, with the next frames'.
+    #[allow(clippy::async_yields_async)]
+    fn submit(&self, frame: Bytes, peer: SocketAddr) -> impl Future<Output = PendingReply> + Send {
+        async move {
+            let reply = self.handle(frame, peer).await;
+            Box::pin(std::future::ready(reply)) as PendingReply
+        }
+    }
 
     /// Called when a connection is closed because of a framing problem or a timeout, so the
     /// owner can count it. `reason` is a short sentence without message content.
@@ -111,8 +136,9 @@ pub async fn serve<H: FrameHandler>(
     tracker.wait().await;
 }
 
-/// One connection: read a frame, answer it, repeat, until the peer leaves, a limit is hit or
-/// shutdown is asked.
+/// One connection: read frames and submit them, and write their replies in order as they
+/// become ready, until the peer leaves, a limit is hit or shutdown is asked. However it ends, the
+/// frames already submitted are answered first (as far as the peer still reads).
 async fn connection<S, H>(
     stream: S,
     peer: SocketAddr,
@@ -127,6 +153,36 @@ async fn connection<S, H>(
         stream,
         MllpCodec::with_max_frame_bytes(settings.max_message_bytes),
     );
+    let mut waiting: FuturesOrdered<PendingReply> = FuturesOrdered::new();
+    let problem =
+        read_and_answer(&mut framed, &mut waiting, peer, settings, handler, shutdown).await;
+    while let Some(reply) = waiting.next().await {
+        if let Some(reply) = reply
+            && let Err(error) = framed.send(reply).await
+        {
+            handler.connection_problem(peer, &format!("cannot write the reply: {error}"));
+            return;
+        }
+    }
+    if let Some(problem) = problem {
+        handler.connection_problem(peer, &problem);
+    }
+}
+
+/// The connection's loop: returns why it stopped when that is a problem to report (after the
+/// replies still waiting have been written), `None` when the peer left or shutdown was asked.
+async fn read_and_answer<S, H>(
+    framed: &mut Framed<S, MllpCodec>,
+    waiting: &mut FuturesOrdered<PendingReply>,
+    peer: SocketAddr,
+    settings: &ListenerSettings,
+    handler: &H,
+    shutdown: &CancellationToken,
+) -> Option<String>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    H: FrameHandler,
+{
     // Wake up at least this often to check the two timeouts against the clock.
     let tick = settings
         .read_timeout
@@ -136,44 +192,44 @@ async fn connection<S, H>(
     let mut partial_since: Option<Instant> = None;
     loop {
         let next = tokio::select! {
-            _ = shutdown.cancelled() => return,
-            next = tokio::time::timeout(tick, framed.next()) => next,
+            biased;
+            _ = shutdown.cancelled() => return None,
+            Some(reply) = waiting.next(), if !waiting.is_empty() => {
+                if let Some(reply) = reply
+                    && let Err(error) = framed.send(reply).await
+                {
+                    return Some(format!("cannot write the reply: {error}"));
+                }
+                last_activity = Instant::now();
+                continue;
+            }
+            next = tokio::time::timeout(tick, framed.next()), if waiting.len() < MAX_IN_FLIGHT => next,
         };
         let frame = match next {
             Ok(Some(Ok(frame))) => frame,
-            Ok(None) => return,
-            Ok(Some(Err(error))) => {
-                handler.connection_problem(peer, &error.to_string());
-                return;
-            }
+            Ok(None) => return None,
+            Ok(Some(Err(error))) => return Some(error.to_string()),
             Err(_) => {
                 let now = Instant::now();
                 if framed.read_buffer().is_empty() {
                     partial_since = None;
-                    if now.duration_since(last_activity) >= settings.idle_timeout {
-                        handler.connection_problem(peer, "idle timeout");
-                        return;
+                    // Replies still being prepared are activity: the sender waits for them.
+                    if waiting.is_empty()
+                        && now.duration_since(last_activity) >= settings.idle_timeout
+                    {
+                        return Some("idle timeout".into());
                     }
                 } else {
                     let since = *partial_since.get_or_insert(now);
                     if now.duration_since(since) >= settings.read_timeout {
-                        handler.connection_problem(
-                            peer,
-                            "read timeout: a frame was started and not finished",
-                        );
-                        return;
+                        return Some("read timeout: a frame was started and not finished".into());
                     }
                 }
                 continue;
             }
         };
         partial_since = None;
-        if let Some(reply) = handler.handle(frame, peer).await
-            && let Err(error) = framed.send(reply).await
-        {
-            handler.connection_problem(peer, &format!("cannot write the reply: {error}"));
-            return;
-        }
         last_activity = Instant::now();
+        waiting.push_back(handler.submit(frame, peer).await);
     }
 }

@@ -1,4 +1,5 @@
-//! The MLLP source: a [`crate::mllp::server`] listener whose frames go to a channel pipeline.
+//! The MLLP source: a [`crate::mllp::server`] listener whose frames go to a channel pipeline,
+//! submitted in frame order and answered in frame order, sharing the store's commits.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::channel::runner::Pipeline;
 use crate::mllp::FrameHandler;
-use crate::mllp::server::{ListenerSettings, serve};
+use crate::mllp::server::{ListenerSettings, PendingReply, serve};
 
 /// Connects the listener to the pipeline and keeps the connection metrics.
 struct ToPipeline {
@@ -20,6 +21,13 @@ struct ToPipeline {
 impl FrameHandler for ToPipeline {
     async fn handle(&self, frame: Bytes, peer: SocketAddr) -> Option<Bytes> {
         self.pipeline.receive(frame, &peer.to_string()).await.ack
+    }
+
+    /// The pipeline's in-order half now; the wait for the store's commit in the reply, so a
+    /// pipelining sender's frames share commits.
+    async fn submit(&self, frame: Bytes, peer: SocketAddr) -> PendingReply {
+        let answering = self.pipeline.submit(frame, &peer.to_string()).await;
+        Box::pin(async move { answering.await.ack })
     }
 
     fn connection_problem(&self, peer: SocketAddr, reason: &str) {

@@ -1,15 +1,19 @@
 //! [`Store`]: the handle the engine, the API and the CLI hold. Opening, the write API (which
 //! goes through the writer thread) and shutdown live here; the read API is in `query.rs`.
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
+use std::task::{Context, Poll};
 use std::thread::JoinHandle;
 
 use tokio::sync::oneshot;
 
 use super::error::StoreError;
+use super::in_flight::{self, InFlight};
 use super::journal::{self, Journal};
 use super::keys;
 use super::kv::{Batch, Kv, Table};
@@ -44,6 +48,7 @@ pub(super) struct Inner {
     sender: Option<mpsc::Sender<Request>>,
     writer: Option<JoinHandle<()>>,
     commits: Arc<AtomicU64>,
+    in_flight: Arc<InFlight>,
     backend: Backend,
     dir: PathBuf,
 }
@@ -109,6 +114,7 @@ impl Store {
                 sender: Some(sender),
                 writer: Some(handle),
                 commits,
+                in_flight: Arc::default(),
                 backend,
                 dir: dir.to_path_buf(),
             }),
@@ -153,12 +159,33 @@ impl Store {
         msg: NewMessage,
         durability: Durability,
     ) -> Result<MessageId, StoreError> {
-        self.request(|reply| Request::Accept {
-            msg,
-            durability,
-            reply,
-        })
-        .await
+        self.submit(msg, durability).await
+    }
+
+    /// [`Store::accept`] in two halves: the message is handed to the writer *now*, so messages
+    /// submitted one after another get ids, and queue places, in that order; the returned
+    /// [`Accepting`] resolves when it is durable, as `accept` does. A connection that pipelines
+    /// submits its frames in order and waits for several commits at once.
+    pub fn submit(&self, msg: NewMessage, durability: Durability) -> Accepting {
+        let guard = self
+            .inner
+            .in_flight
+            .enter(&msg.channel, &msg.meta.control_id);
+        let (reply, answer) = oneshot::channel();
+        let sent = match self.inner.sender.as_ref() {
+            Some(sender) => sender
+                .send(Request::Accept {
+                    msg,
+                    durability,
+                    reply,
+                })
+                .map_err(|_| StoreError::WriterGone),
+            None => Err(StoreError::WriterGone),
+        };
+        Accepting {
+            answer: sent.map(|()| answer),
+            _in_flight: guard,
+        }
     }
 
     /// Records a delivery attempt of `message_id` to `destination`, and moves its queue entry:
@@ -239,9 +266,39 @@ impl Store {
         Ok(deleted)
     }
 
+    /// Whether a message of `channel` with `control_id` was submitted and its [`Accepting`] is
+    /// still held: the duplicate check's complement to the stored index, for messages a
+    /// pipelining connection sent before this one and that are not committed yet.
+    pub fn in_flight(&self, channel: &str, control_id: &str) -> bool {
+        self.inner.in_flight.contains(channel, control_id)
+    }
+
     /// Makes everything committed so far durable (for shutdown, or before a backup).
     pub async fn flush(&self) -> Result<(), StoreError> {
         self.request(|reply| Request::Flush { reply }).await
+    }
+}
+
+/// A message handed to the writer by [`Store::submit`]: resolves to its id once it is durable
+/// (or committed, with [`Durability::Interval`]). Dropping it does not withdraw the message.
+#[derive(Debug)]
+#[must_use = "the message is stored anyway; await this to know when it is durable"]
+pub struct Accepting {
+    answer: Result<oneshot::Receiver<Result<MessageId, StoreError>>, StoreError>,
+    /// Keeps the control id in [`Store::in_flight`] until this is dropped.
+    _in_flight: Option<in_flight::Guard>,
+}
+
+impl Future for Accepting {
+    type Output = Result<MessageId, StoreError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.answer {
+            Ok(answer) => Pin::new(answer)
+                .poll(cx)
+                .map(|got| got.map_err(|_| StoreError::WriterGone)?),
+            Err(error) => Poll::Ready(Err(error.clone())),
+        }
     }
 }
 

@@ -49,6 +49,7 @@
 
 mod error;
 mod handle;
+mod in_flight;
 mod journal;
 mod keys;
 mod kv;
@@ -62,7 +63,7 @@ mod sled_kv;
 mod writer;
 
 pub use error::{Source, StoreError};
-pub use handle::Store;
+pub use handle::{Accepting, Store};
 pub use model::{
     Attempt, Backend, ChannelCounts, Delivery, DeliveryStatus, Durability, MessageFilter,
     MessageId, MessageMeta, MessageStatus, MessageSummary, NewDelivery, NewMessage, NextStep,
