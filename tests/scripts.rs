@@ -652,7 +652,7 @@ fn mapping_pipeline(text: &str) -> TestPipeline {
     std::fs::write(&file, text).unwrap();
     let store = Store::open(&dir.path().join("data"), Backend::Redb).unwrap();
     let stage = TransformStage {
-        mapping: Some(ChannelMapping::load(&file).unwrap()),
+        mapping: Some(ChannelMapping::load(&file, &Default::default()).unwrap()),
         script: None,
     };
     let pipeline = Arc::new(Pipeline {
@@ -746,7 +746,7 @@ fn a_channel_mapping_file_holds_exactly_one_entity() {
     let file = dir.path().join("two.toml");
     let two = format!("{ADT_MAPPING}\n[[entity]]\nlocal = \"other\"\nremote = \"ORU_R01\"\n");
     std::fs::write(&file, two).unwrap();
-    let err = ChannelMapping::load(&file).unwrap_err();
+    let err = ChannelMapping::load(&file, &Default::default()).unwrap_err();
     assert!(
         err.ends_with(
             "a channel's mapping file holds exactly one entity, this one has 2 (admission, other); \
@@ -754,4 +754,47 @@ fn a_channel_mapping_file_holds_exactly_one_entity() {
         ),
         "{err}"
     );
+}
+
+/// A channel's mapping reads `scripts/lookups/*.csv` tables (code → second column) it does not
+/// define itself; a `[lookup.NAME]` table of its own wins over `NAME.csv`.
+#[test]
+fn channel_mappings_use_the_csv_lookup_tables() {
+    let lookups = ihub::script::Lookups::load(Path::new("scripts/lookups")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("people.toml");
+    std::fs::write(
+        &file,
+        r#"
+[[entity]]
+local = "people"
+remote = "Person"
+direction = "push"
+[[entity.field]]
+local = "sex"
+remote = "gender"
+transform = [{ fn = "lookup", table = "gender" }]
+"#,
+    )
+    .unwrap();
+    let mapping = ChannelMapping::load(&file, &lookups).unwrap();
+    let out = mapping
+        .apply(ihub::script::Payload::Json(serde_json::json!({"sex": "F"})))
+        .unwrap();
+    let ihub::script::Payload::Json(out) = out else {
+        panic!("a JSON record maps to JSON")
+    };
+    assert_eq!(out["gender"], "female", "from scripts/lookups/gender.csv");
+
+    let own = file.with_file_name("own.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&own, format!("[lookup.gender]\nF = \"F-own\"\n{text}")).unwrap();
+    let mapping = ChannelMapping::load(&own, &lookups).unwrap();
+    let ihub::script::Payload::Json(out) = mapping
+        .apply(ihub::script::Payload::Json(serde_json::json!({"sex": "F"})))
+        .unwrap()
+    else {
+        panic!("a JSON record maps to JSON")
+    };
+    assert_eq!(out["gender"], "F-own", "the file's own table wins");
 }

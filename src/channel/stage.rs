@@ -15,7 +15,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::mapping::{Direction, EntityMapping, MappingSet};
-use crate::script::{Payload, Transform, TransformOutcome, TransformRun, map_payload, maps_hl7};
+use crate::script::{
+    Lookups, Payload, Transform, TransformOutcome, TransformRun, add_csv_lookups, map_payload,
+    maps_hl7,
+};
 
 /// A channel's or destination's transform, compiled and loaded once per channel load.
 #[derive(Debug, Default)]
@@ -62,8 +65,9 @@ pub struct ChannelMapping {
 impl ChannelMapping {
     /// Reads `file`, which must hold exactly one entity. The error lists every mistake of the
     /// file (`file:line:col`), or the entities when there are several.
-    pub fn load(file: &Path) -> Result<ChannelMapping, String> {
-        let set = MappingSet::load(file).map_err(|e| e.to_string())?;
+    pub fn load(file: &Path, lookups: &Lookups) -> Result<ChannelMapping, String> {
+        let mut set = MappingSet::load(file).map_err(|e| e.to_string())?;
+        add_csv_lookups(&mut set, lookups);
         match set.entities() {
             [entity] => Ok(ChannelMapping {
                 file: file.to_path_buf(),

@@ -76,14 +76,18 @@ pub struct ChannelScripts {
 pub fn compile_scripts(spec: &ChannelSpec) -> anyhow::Result<ChannelScripts> {
     let scripted = spec.filter.is_some()
         || spec.transform.is_some()
-        || spec.destinations.iter().any(|d| d.transform.is_some());
+        || spec.mapping.is_some()
+        || spec
+            .destinations
+            .iter()
+            .any(|d| d.transform.is_some() || d.mapping.is_some());
     let env = if scripted {
         ScriptEnv::load(spec.id.as_str(), Path::new(SCRIPTS_DIR))
             .context("the lookup tables")?
             .with_mappings(Path::new(MAPPINGS_DIR))
             .context("the mapping files for map_fields")?
     } else {
-        // No script to call lookup or map_fields: nothing to read.
+        // No script or mapping to call lookup or map_fields: nothing to read.
         ScriptEnv::default()
     };
     let engine = Arc::new(ScriptEngine::with_env(spec.limits.clone(), env));
@@ -98,7 +102,9 @@ pub fn compile_scripts(spec: &ChannelSpec) -> anyhow::Result<ChannelScripts> {
             return Ok(None);
         }
         let mapping = match mapping {
-            Some(path) => Some(ChannelMapping::load(path).map_err(anyhow::Error::msg)?),
+            Some(path) => Some(
+                ChannelMapping::load(path, &engine.env().lookups).map_err(anyhow::Error::msg)?,
+            ),
             None => None,
         };
         let script = match script {

@@ -53,10 +53,13 @@ impl ScriptEnv {
     /// to `map_fields`. A folder that does not exist holds no mappings; a file with mistakes
     /// is an error listing them all, with `file:line:col`.
     pub fn with_mappings(mut self, dir: &Path) -> Result<ScriptEnv, MappingFileError> {
-        let sets = mapping_files(dir)
+        let mut sets = mapping_files(dir)
             .iter()
             .map(|file| MappingSet::load(file))
             .collect::<Result<Vec<_>, _>>()?;
+        for set in &mut sets {
+            add_csv_lookups(set, &self.lookups);
+        }
         self.mappings = Arc::new(sets);
         Ok(self)
     }
@@ -98,4 +101,16 @@ fn mapping_files(dir: &Path) -> Vec<PathBuf> {
         .unwrap_or_default();
     files.sort();
     files
+}
+
+/// Gives a mapping set the `scripts/lookups/*.csv` tables (code → second column) that it does
+/// not define itself: a `[lookup.NAME]` table in the mapping file wins over `NAME.csv`.
+pub fn add_csv_lookups(set: &mut MappingSet, lookups: &Lookups) {
+    let own = set.lookups();
+    let tables = lookups
+        .mapping_tables()
+        .into_iter()
+        .filter(|(name, _)| !own.contains_key(name))
+        .collect();
+    set.add_lookups(tables);
 }

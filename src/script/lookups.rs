@@ -36,6 +36,14 @@ impl LookupTable {
         self.rows.is_empty()
     }
 
+    /// Each code with its second column: the shape mapping files' `lookup` function reads.
+    pub fn pairs(&self) -> HashMap<String, String> {
+        self.rows
+            .iter()
+            .filter_map(|(code, row)| row.get(1).map(|value| (code.clone(), value.clone())))
+            .collect()
+    }
+
     /// The value of `column` (the second column when `None`) for `code`; `Ok(None)` when the
     /// code is not in the table, `Err` naming the columns when there is no such column.
     pub fn get(&self, code: &str, column: Option<&str>) -> Result<Option<&str>, String> {
@@ -114,6 +122,14 @@ impl Lookups {
     /// The table called `name`.
     pub fn table(&self, name: &str) -> Option<&LookupTable> {
         self.tables.get(name)
+    }
+
+    /// Every table as code → second column, for the `lookup` transform of mapping files.
+    pub fn mapping_tables(&self) -> crate::mapping::transform::LookupTables {
+        self.names()
+            .into_iter()
+            .filter_map(|name| Some((name.to_owned(), self.table(name)?.pairs())))
+            .collect()
     }
 
     /// The table names, sorted.

@@ -48,7 +48,7 @@ mod transform;
 
 pub(crate) use api::{map_payload, maps_hl7};
 pub use engine::{ScriptEngine, ScriptLimits};
-pub use env::{LIB_PREFIX, LOOKUPS_DIR, MAPPINGS_DIR, SCRIPTS_DIR, ScriptEnv};
+pub use env::{LIB_PREFIX, LOOKUPS_DIR, MAPPINGS_DIR, SCRIPTS_DIR, ScriptEnv, add_csv_lookups};
 pub use error::{FILTER_NAME, ScriptError};
 pub use filter::Filter;
 pub use lookups::{LookupTable, Lookups, parse_table};
