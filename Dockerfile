@@ -43,12 +43,13 @@ COPY --from=builder /usr/local/bin/ihub /usr/local/bin/ihub
 WORKDIR /srv/ihub
 COPY --chown=ihub:ihub channels/ ./channels/
 COPY --chown=ihub:ihub scripts/ ./scripts/
+COPY --chown=ihub:ihub mappings/ ./mappings/
 COPY --chown=ihub:ihub certs/ ./certs/
 COPY --chown=ihub:ihub samples/ ./samples/
 RUN mkdir -p data out && chown ihub:ihub /srv/ihub data out
 
 USER ihub
-VOLUME ["/srv/ihub/channels", "/srv/ihub/scripts", "/srv/ihub/certs", "/srv/ihub/data"]
+VOLUME ["/srv/ihub/channels", "/srv/ihub/scripts", "/srv/ihub/mappings", "/srv/ihub/certs", "/srv/ihub/data"]
 
 # 2575: MLLP (the registered HL7 port); 8080: HTTP API.
 EXPOSE 2575 8080
