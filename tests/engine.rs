@@ -644,6 +644,143 @@ async fn the_api_lists_shows_and_replays() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_and_cli_resolve_parked_conflicts() {
+    use serde_json::json;
+    let engine = TestEngine::start(&[("simple", &SIMPLE_CHANNEL.replace("{transform}", ""))]).await;
+    let api = engine.engine.api_addr().unwrap();
+    let park = |key: &str| ihub::store::NewConflict {
+        entity: "patient".into(),
+        record_key: key.into(),
+        base: None,
+        local: json!({"name": "local"}),
+        remote: json!({"name": "remote"}),
+        fields: vec!["name".into()],
+    };
+    let a = engine
+        .engine
+        .store
+        .park_conflict(park("MRN1"))
+        .await
+        .unwrap();
+    let b = engine
+        .engine
+        .store
+        .park_conflict(park("MRN2"))
+        .await
+        .unwrap();
+    let client = reqwest::Client::new();
+    let get = |url: String| {
+        let client = client.clone();
+        async move {
+            let reply = client.get(url).send().await.unwrap();
+            let status = reply.status().as_u16();
+            (status, reply.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let (status, open) = get(format!("http://{api}/api/conflicts")).await;
+    assert_eq!(status, 200);
+    assert_eq!(open.as_array().unwrap().len(), 2);
+    assert_eq!(open[0]["record_key"], "MRN1");
+    assert_eq!(open[0]["status"], "open");
+    let (status, one) = get(format!("http://{api}/api/conflicts/{b}")).await;
+    assert_eq!((status, &one["remote"]), (200, &json!({"name": "remote"})));
+    let (status, missing) = get(format!("http://{api}/api/conflicts/999")).await;
+    assert_eq!(status, 404);
+    assert!(missing["error"].as_str().unwrap().contains("999"));
+    let (status, _) = get(format!("http://{api}/api/conflicts?status=nonsense")).await;
+    assert_eq!(status, 400);
+
+    let resolve = |id: u64, body: serde_json::Value| {
+        let client = client.clone();
+        async move {
+            let reply = client
+                .post(format!("http://{api}/api/conflicts/{id}/resolve"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = reply.status().as_u16();
+            (status, reply.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let (status, bad) = resolve(a, json!({"choose": "both"})).await;
+    assert_eq!(status, 422);
+    assert!(bad["error"].as_str().unwrap().contains("both"));
+    assert_eq!(resolve(a, json!({})).await.0, 422);
+    let (status, done) = resolve(a, json!({"choose": "local"})).await;
+    assert_eq!(status, 200);
+    assert_eq!(done["resolution"]["value"], json!({"name": "local"}));
+    let (status, twice) = resolve(a, json!({"value": {"name": "x"}})).await;
+    assert_eq!(status, 409);
+    assert!(
+        twice["error"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("conflict {a}"))
+    );
+    assert_eq!(resolve(999, json!({"choose": "local"})).await.0, 404);
+    let (_, resolved) = get(format!("http://{api}/api/conflicts?status=resolved")).await;
+    assert_eq!(resolved.as_array().unwrap().len(), 1);
+
+    // The CLI, against this engine: list shows the open one, resolve takes a value file.
+    let ihub = move |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ihub"))
+            .args(args)
+            .args(["--api", &api.to_string()])
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, listed, _) = tokio::task::spawn_blocking(move || ihub(&["conflicts", "list"]))
+        .await
+        .unwrap();
+    assert!(ok);
+    assert!(
+        listed.contains("MRN2") && !listed.contains("MRN1"),
+        "{listed}"
+    );
+    let file = engine.path("merged.json");
+    std::fs::write(&file, r#"{"name": "merged"}"#).unwrap();
+    let file_arg = file.display().to_string();
+    let (ok, shown, _) = tokio::task::spawn_blocking(move || {
+        ihub(&[
+            "conflicts",
+            "resolve",
+            &b.to_string(),
+            "--value-file",
+            &file_arg,
+        ])
+    })
+    .await
+    .unwrap();
+    assert!(ok, "{shown}");
+    assert_eq!(
+        engine
+            .engine
+            .store
+            .conflict(b)
+            .unwrap()
+            .unwrap()
+            .resolution
+            .unwrap()
+            .value,
+        json!({"name": "merged"})
+    );
+    let (ok, _, error) = tokio::task::spawn_blocking(move || {
+        ihub(&["conflicts", "resolve", &b.to_string(), "--choose", "remote"])
+    })
+    .await
+    .unwrap();
+    assert!(!ok);
+    assert!(error.contains("already resolved"), "{error}");
+    engine.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_channel_with_mutual_tls() {
     let certs = tempfile::tempdir().unwrap();
     let script = certs.path().join("make-dev-certs.sh");

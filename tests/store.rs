@@ -1125,6 +1125,135 @@ fn measure_accepts() {
 }
 
 /// Instantiates every scenario for one backend, as `store::<backend>::<scenario>`.
+/// Parks two conflicts, resolves one each way, checks the open list, a second resolve, an
+/// unknown id, and that everything survives a reopen; `settle` parks what `resolve` cannot choose.
+async fn conflicts_park_resolve_reopen(backend: Backend) {
+    use ihub::mapping::Direction;
+    use ihub::mapping::conflict::{RecordRef, Settled, Strategy, settle};
+    use serde_json::json;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), backend);
+    assert!(store.conflicts(false).unwrap().is_empty());
+    let first = store
+        .park_conflict(NewConflict {
+            entity: "patient".into(),
+            record_key: "MRN1".into(),
+            base: Some(json!({"name": "Ann"})),
+            local: json!({"name": "Anne"}),
+            remote: json!({"name": "Anna"}),
+            fields: vec!["name".into()],
+        })
+        .await
+        .unwrap();
+    let base = json!({"name": {"family": "Roe"}, "phone": "1"});
+    let local = json!({"name": {"family": "Doe"}, "phone": "1"});
+    let remote = json!({"name": {"family": "Poe"}, "phone": "1"});
+    let settled = settle(
+        &store,
+        RecordRef {
+            entity: "patient",
+            key: "MRN2",
+        },
+        Some(&base),
+        &local,
+        &remote,
+        Strategy::Merge {
+            on_conflict: ihub::mapping::conflict::OnConflict::Manual,
+        },
+        Direction::Pull,
+    )
+    .await
+    .unwrap();
+    let Settled::Parked(second) = settled else {
+        panic!("expected a parked conflict, got {settled:?}")
+    };
+    assert!(second > first);
+    // A change on one side only settles without parking anything.
+    let one_sided = json!({"name": {"family": "Roe"}, "phone": "2"});
+    let settled = settle(
+        &store,
+        RecordRef {
+            entity: "patient",
+            key: "MRN3",
+        },
+        Some(&base),
+        &base,
+        &one_sided,
+        Strategy::Merge {
+            on_conflict: ihub::mapping::conflict::OnConflict::Manual,
+        },
+        Direction::Pull,
+    )
+    .await
+    .unwrap();
+    assert_eq!(settled, Settled::Resolved(one_sided));
+
+    let open_list = store.conflicts(true).unwrap();
+    assert_eq!(
+        open_list.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![first, second]
+    );
+    let parked = store.conflict(second).unwrap().unwrap();
+    assert_eq!(parked.record_key, "MRN2");
+    assert_eq!(parked.fields, vec!["name.family".to_string()]);
+    assert_eq!(parked.local, local);
+    assert_eq!(parked.base, Some(base.clone()));
+    assert!(parked.parked_at_ms > 0 && parked.is_open());
+
+    let resolved = store
+        .resolve_conflict(first, ConflictChoice::Remote)
+        .await
+        .unwrap();
+    let resolution = resolved.resolution.clone().unwrap();
+    assert_eq!(
+        (resolution.chosen.as_str(), &resolution.value),
+        ("remote", &json!({"name": "Anna"}))
+    );
+    assert!(resolution.resolved_at_ms >= resolved.parked_at_ms);
+    let again = store
+        .resolve_conflict(first, ConflictChoice::Local)
+        .await
+        .unwrap_err();
+    assert!(matches!(again, StoreError::ConflictResolved(id) if id == first));
+    assert!(
+        again.to_string().contains(&format!("conflict {first}")),
+        "{again}"
+    );
+    assert!(matches!(
+        store.resolve_conflict(999, ConflictChoice::Local).await,
+        Err(StoreError::ConflictNotFound(999))
+    ));
+    assert_eq!(store.conflicts(true).unwrap().len(), 1);
+    let mine = json!({"name": {"family": "Doe-Poe"}, "phone": "1"});
+    store
+        .resolve_conflict(second, ConflictChoice::Value(mine.clone()))
+        .await
+        .unwrap();
+    assert!(store.conflicts(true).unwrap().is_empty());
+    drop(store);
+
+    let store = open(dir.path(), backend);
+    let all = store.conflicts(false).unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[1].resolution.as_ref().unwrap().value, mine);
+    assert_eq!(all[0].resolution, Some(resolution));
+    assert!(store.conflicts(true).unwrap().is_empty());
+    // Ids keep growing after a reopen.
+    let third = store
+        .park_conflict(NewConflict {
+            entity: "patient".into(),
+            record_key: "MRN4".into(),
+            base: None,
+            local: json!(1),
+            remote: json!(2),
+            fields: vec![],
+        })
+        .await
+        .unwrap();
+    assert_eq!(third, second + 1);
+}
+
 macro_rules! backend_tests {
     ($module:ident, $backend:expr) => {
         mod $module {
@@ -1181,6 +1310,10 @@ macro_rules! backend_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn bad_requests_do_not_disturb_a_group() {
                 super::bad_requests_do_not_disturb_a_group($backend).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn conflicts_park_resolve_reopen() {
+                super::conflicts_park_resolve_reopen($backend).await;
             }
             #[test]
             fn kill_9_loses_nothing_acknowledged() {

@@ -1,10 +1,12 @@
-//! The HTTP API (axum): channels, messages, replay, start/stop, health, and `/metrics`.
+//! The HTTP API (axum): channels, messages, replay, start/stop, sync conflicts, health, and
+//! `/metrics`.
 //!
 //! Message bodies are returned to API callers (they are the analyst's tool for finding out
 //! what happened) but never logged. Errors go through [`ApiError`], which answers JSON
 //! `{"error": "…"}` with a fitting status and hides internal details behind a log line.
 
 mod channels;
+mod conflicts;
 mod messages;
 
 use std::sync::Arc;
@@ -28,6 +30,9 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/api/channels/{id}/messages", get(messages::list))
         .route("/api/messages/{id}", get(messages::show))
         .route("/api/messages/{id}/replay", post(messages::replay))
+        .route("/api/conflicts", get(conflicts::list))
+        .route("/api/conflicts/{id}", get(conflicts::show))
+        .route("/api/conflicts/{id}/resolve", post(conflicts::resolve))
         .with_state(engine)
 }
 
@@ -61,6 +66,12 @@ pub enum ApiError {
     /// 400.
     #[error("{0}")]
     BadRequest(String),
+    /// 409: the request contradicts the current state (a conflict resolved already).
+    #[error("{0}")]
+    Conflict(String),
+    /// 422: a well-formed request whose content cannot be used.
+    #[error("{0}")]
+    Unprocessable(String),
     /// 503.
     #[error("{0}")]
     Unavailable(String),
@@ -80,6 +91,8 @@ impl IntoResponse for ApiError {
         let status = match &self {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(error) => {
                 tracing::error!(error = %format!("{error:#}"), "API request failed.");

@@ -1,6 +1,7 @@
 //! The `ihub` command line: clap definitions and dispatch. Each subcommand lives in its own file
 //! and returns `anyhow::Result`; this module turns errors into `error: …` on stderr and exit codes.
 
+mod conflicts;
 mod fhir;
 mod fhir_convert;
 mod fhir_validate;
@@ -35,6 +36,9 @@ pub enum Command {
     /// List, show and replay stored messages through a running engine's API.
     #[command(subcommand)]
     Messages(MessagesCommand),
+    /// List, show and resolve parked sync conflicts through a running engine's API.
+    #[command(subcommand)]
+    Conflicts(conflicts::ConflictsCommand),
     /// Inspect, convert and acknowledge HL7 v2 files.
     #[command(subcommand)]
     Hl7(Hl7Command),
@@ -202,6 +206,7 @@ pub fn main() -> ExitCode {
         None => run::run(RunArgs::default()),
         Some(Command::Run(args)) => run::run(args),
         Some(Command::Messages(command)) => messages::run(command),
+        Some(Command::Conflicts(command)) => conflicts::run(command),
         Some(Command::Hl7(cmd)) => hl7::run(cmd),
         Some(Command::Send(args)) => send::run(args),
         Some(Command::Validate(args)) => validate::run(args),

@@ -13,6 +13,9 @@ use super::direction::Direction;
 use super::path::ReadPath;
 use super::transform::parse_iso;
 
+/// Resolution with its consequence (parking a conflict in the store), for the sync jobs.
+pub use super::park::{RecordRef, Settled, settle};
+
 /// Where a newer timestamp is read, first found wins.
 pub const TIMESTAMP_PATHS: [&str; 2] = ["updatedAt", "meta.lastUpdated"];
 

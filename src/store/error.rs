@@ -93,6 +93,12 @@ pub enum StoreError {
     /// same destination).
     #[error("invalid store request: {0}")]
     Invalid(String),
+    /// No parked conflict with this id.
+    #[error("conflict {0} not found")]
+    ConflictNotFound(u64),
+    /// The conflict was resolved already; a second resolution would overwrite the first choice.
+    #[error("conflict {0} is already resolved")]
+    ConflictResolved(u64),
     /// The writer thread has stopped (the store is shutting down, or it hit a fatal error).
     #[error("the store's writer has stopped")]
     WriterGone,

@@ -51,6 +51,8 @@ pub(super) struct Inner {
     in_flight: Arc<InFlight>,
     backend: Backend,
     dir: PathBuf,
+    /// Serialises conflict writes (id allocation and resolve-once), which bypass the writer.
+    pub(super) conflict_lock: std::sync::Mutex<()>,
 }
 
 impl Drop for Inner {
@@ -117,6 +119,7 @@ impl Store {
                 in_flight: Arc::default(),
                 backend,
                 dir: dir.to_path_buf(),
+                conflict_lock: std::sync::Mutex::new(()),
             }),
         })
     }

@@ -41,11 +41,13 @@ pub(crate) enum Table {
     ByControl,
     /// per-status message counts and queue depths → u64.
     Counts,
+    /// conflict id → parked conflict record (JSON: both versions, the fields, the resolution).
+    Conflicts,
 }
 
 impl Table {
     /// Every table; backends create them all at open so reads never meet a missing table.
-    pub(crate) const ALL: [Table; 11] = [
+    pub(crate) const ALL: [Table; 12] = [
         Table::Meta,
         Table::Messages,
         Table::Raw,
@@ -57,6 +59,7 @@ impl Table {
         Table::ByStatus,
         Table::ByControl,
         Table::Counts,
+        Table::Conflicts,
     ];
 
     /// The table's name on disk.
@@ -73,6 +76,7 @@ impl Table {
             Table::ByStatus => "by_status",
             Table::ByControl => "by_control",
             Table::Counts => "counts",
+            Table::Conflicts => "conflicts",
         }
     }
 }

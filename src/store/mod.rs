@@ -18,6 +18,7 @@
 //! - `journal`: the checksummed accept log that an acknowledgement waits for.
 //! - `writer`: the writer thread, its group commit and checkpoints.
 //! - `handle` and `query`: the [`Store`] API, writes and reads.
+//! - `conflicts`: parked sync conflicts (both versions of a record) and their resolution.
 //! - `model`: the public types; no storage-crate type appears in this module's API, so a
 //!   PostgreSQL backend can sit behind the same API later.
 //!
@@ -47,6 +48,7 @@
 //! # Ok(()) }
 //! ```
 
+mod conflicts;
 mod error;
 mod handle;
 mod in_flight;
@@ -62,6 +64,7 @@ mod redb_kv;
 mod sled_kv;
 mod writer;
 
+pub use conflicts::{ConflictChoice, ConflictId, ConflictRecord, ConflictResolution, NewConflict};
 pub use error::{Source, StoreError};
 pub use handle::{Accepting, Store};
 pub use model::{
