@@ -88,22 +88,7 @@ pub fn run(command: ConflictsCommand) -> anyhow::Result<ExitCode> {
                 )
             }
         };
-        let response = request.send().await.with_context(|| {
-            format!("cannot reach the engine's API at {api} (is `ihub` running?)")
-        })?;
-        let status = response.status();
-        let body: Value = response
-            .json()
-            .await
-            .context("the API answered with something that is not JSON")?;
-        if !status.is_success() {
-            bail!(
-                "{}",
-                body["error"]
-                    .as_str()
-                    .unwrap_or("the API refused the request")
-            );
-        }
+        let body = super::api_call::send(api, request).await?;
         if let ConflictsCommand::List { .. } = command {
             for c in body.as_array().map(Vec::as_slice).unwrap_or_default() {
                 let fields: Vec<&str> = c["fields"]

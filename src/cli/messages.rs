@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 
 use super::MessagesCommand;
 
@@ -51,22 +51,7 @@ pub fn run(command: MessagesCommand) -> anyhow::Result<ExitCode> {
                 (api, client.post(url))
             }
         };
-        let response = request.send().await.with_context(|| {
-            format!("cannot reach the engine's API at {api} (is `ihub` running?)")
-        })?;
-        let status = response.status();
-        let body: serde_json::Value = response
-            .json()
-            .await
-            .context("the API answered with something that is not JSON")?;
-        if !status.is_success() {
-            bail!(
-                "{}",
-                body["error"]
-                    .as_str()
-                    .unwrap_or("the API refused the request")
-            );
-        }
+        let body = super::api_call::send(api, request).await?;
         if let MessagesCommand::List { .. } = command {
             for m in body.as_array().map(Vec::as_slice).unwrap_or_default() {
                 println!(

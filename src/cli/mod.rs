@@ -1,6 +1,7 @@
 //! The `ihub` command line: clap definitions and dispatch. Each subcommand lives in its own file
 //! and returns `anyhow::Result`; this module turns errors into `error: …` on stderr and exit codes.
 
+mod api_call;
 mod conflicts;
 mod fhir;
 mod fhir_convert;
