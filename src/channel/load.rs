@@ -28,6 +28,7 @@ use super::diagnostic::{Diagnostic, Severity};
 use super::spec::{ChannelId, ChannelSpec};
 use super::suggest::did_you_mean;
 use super::validate;
+use super::validate_destination;
 
 /// Channel files end in this; `<name>.test.toml` beside them are channel tests.
 const CHANNEL_SUFFIX: &str = ".toml";
@@ -265,7 +266,7 @@ fn channel_id(cx: &mut FileCx<'_>) -> Option<ChannelId> {
     match ChannelId::new(stem) {
         Ok(id) => Some(id),
         Err(_) => {
-            let slug = validate::slug(stem);
+            let slug = validate_destination::slug(stem);
             let mut d = Diagnostic::file_level(
                 cx.file,
                 Severity::Error,

@@ -41,6 +41,7 @@ mod stage;
 pub(crate) mod suggest;
 pub mod testing;
 mod validate;
+mod validate_destination;
 mod validate_fhir;
 mod validate_scripts;
 
