@@ -441,11 +441,10 @@ impl Pipeline {
         Ok(id)
     }
 
-    /// Wakes the named destinations' workers.
+    /// Counts what was queued for the named destinations (the store wakes their workers).
     fn wake(&self, names: &[String]) {
         for route in self.routes.iter().filter(|r| names.contains(&r.name)) {
             metrics::counter!(crate::metrics::ENQUEUED, "channel" => self.channel.clone(), "destination" => route.name.clone()).increment(1);
-            route.wake.notify_one();
         }
     }
 
@@ -517,6 +516,12 @@ impl Pipeline {
         transformed: Option<Vec<u8>>,
         deliveries: Vec<NewDelivery>,
     ) -> store::Accepting {
+        // Each destination's worker is woken by the store once the message is in its queue.
+        let wake = deliveries
+            .iter()
+            .filter_map(|d| self.routes.iter().find(|r| r.name == d.destination))
+            .map(|r| Arc::clone(&r.wake))
+            .collect();
         let message = NewMessage {
             channel: self.channel.clone(),
             peer: peer.to_string(),
@@ -528,7 +533,7 @@ impl Pipeline {
             transformed,
             deliveries,
         };
-        self.store.submit(message, self.durability)
+        self.store.submit_waking(message, self.durability, wake)
     }
 
     /// Stores a message that goes to no destination (a duplicate, filtered, or failed in a
@@ -640,7 +645,7 @@ impl Pipeline {
             return Some("a message received just before, still being stored".into());
         }
         self.store
-            .find_duplicate(&self.channel, control_id, since)
+            .find_duplicate_now(&self.channel, control_id, since)
             .ok()
             .flatten()
             .map(|found| format!("message {found}"))

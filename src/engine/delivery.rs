@@ -108,17 +108,17 @@ impl DeliveryWorker {
 
     fn next(&self) -> Result<Option<Delivery>, crate::store::StoreError> {
         if self.ordered {
-            return self.store.next_delivery(&self.channel, &self.name);
+            return self.store.next_delivery_now(&self.channel, &self.name);
         }
         Ok(self
             .store
-            .ready_deliveries(&self.channel, &self.name, now_ms(), 1)?
+            .ready_deliveries_now(&self.channel, &self.name, now_ms(), 1)?
             .into_iter()
             .next())
     }
 
     async fn deliver(&mut self, delivery: Delivery, meters: &Meters) {
-        let message = self.store.message(delivery.message_id).ok().flatten();
+        let message = self.store.message_now(delivery.message_id).ok().flatten();
         let (message_type, trigger, received_ms) = message
             .as_ref()
             .map(|m| {
@@ -221,7 +221,7 @@ impl DeliveryWorker {
     }
 
     fn report_queue(&self, meters: &Meters) {
-        if let Ok(stats) = self.store.queue_stats(&self.channel, &self.name) {
+        if let Ok(stats) = self.store.queue_stats_now(&self.channel, &self.name) {
             meters.depth.set(stats.depth as f64);
             let age = stats
                 .oldest_enqueued_ms

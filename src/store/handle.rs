@@ -10,15 +10,16 @@ use std::sync::mpsc;
 use std::task::{Context, Poll};
 use std::thread::JoinHandle;
 
-use tokio::sync::oneshot;
+use tokio::sync::{Notify, oneshot};
 
 use super::error::StoreError;
-use super::in_flight::{self, InFlight};
+use super::in_flight::InFlight;
 use super::journal::{self, Journal};
 use super::keys;
 use super::kv::{Batch, Kv, Table};
 use super::model::{Attempt, Backend, Durability, MessageId, NewMessage, NextStep, PrunePolicy};
 use super::ops::{self, Counters, Tx};
+use super::progress::Progress;
 use super::record;
 use super::redb_kv::RedbKv;
 use super::writer::{Request, Writer};
@@ -48,6 +49,8 @@ pub(super) struct Inner {
     sender: Option<mpsc::Sender<Request>>,
     writer: Option<JoinHandle<()>>,
     commits: Arc<AtomicU64>,
+    /// How far the database has caught up with what the writer answered (for reads).
+    pub(super) progress: Arc<Progress>,
     in_flight: Arc<InFlight>,
     backend: Backend,
     dir: PathBuf,
@@ -90,10 +93,11 @@ impl Store {
             Backend::Sled => Arc::new(super::sled_kv::SledKv::open(dir)?),
         };
         let mut counters = init_schema(kv.as_ref())?;
-        let (mut journal, entries) = Journal::open(dir)?;
-        replay_journal(kv.as_ref(), &mut counters, entries)?;
-        journal.reset()?;
+        let recovered = Journal::recover(dir)?;
+        replay_journal(kv.as_ref(), &mut counters, recovered.entries)?;
+        let journal = Journal::start(dir, recovered.last_segment)?;
         let commits = Arc::new(AtomicU64::new(0));
+        let progress = Arc::new(Progress::default());
         let (sender, receiver) = mpsc::channel();
         let writer = Writer::new(
             Arc::clone(&kv),
@@ -101,7 +105,9 @@ impl Store {
             counters,
             Arc::clone(&commits),
             Some(journal),
-        );
+            Arc::clone(&progress),
+        )
+        .with_journal_dir(dir.to_path_buf());
         let handle = std::thread::Builder::new()
             .name("ihub-store-writer".into())
             .spawn(move || writer.run())
@@ -116,6 +122,7 @@ impl Store {
                 sender: Some(sender),
                 writer: Some(handle),
                 commits,
+                progress,
                 in_flight: Arc::default(),
                 backend,
                 dir: dir.to_path_buf(),
@@ -170,7 +177,18 @@ impl Store {
     /// [`Accepting`] resolves when it is durable, as `accept` does. A connection that pipelines
     /// submits its frames in order and waits for several commits at once.
     pub fn submit(&self, msg: NewMessage, durability: Durability) -> Accepting {
-        let guard = self
+        self.submit_waking(msg, durability, Vec::new())
+    }
+
+    /// [`Store::submit`], and `wake` is notified once the message is in its queues (which is a
+    /// moment after it is durable: a delivery worker woken by the answer could miss it).
+    pub fn submit_waking(
+        &self,
+        msg: NewMessage,
+        durability: Durability,
+        wake: Vec<Arc<Notify>>,
+    ) -> Accepting {
+        let in_flight = self
             .inner
             .in_flight
             .enter(&msg.channel, &msg.meta.control_id);
@@ -181,13 +199,14 @@ impl Store {
                     msg,
                     durability,
                     reply,
+                    wake,
+                    in_flight,
                 })
                 .map_err(|_| StoreError::WriterGone),
             None => Err(StoreError::WriterGone),
         };
         Accepting {
             answer: sent.map(|()| answer),
-            _in_flight: guard,
         }
     }
 
@@ -269,9 +288,10 @@ impl Store {
         Ok(deleted)
     }
 
-    /// Whether a message of `channel` with `control_id` was submitted and its [`Accepting`] is
-    /// still held: the duplicate check's complement to the stored index, for messages a
-    /// pipelining connection sent before this one and that are not committed yet.
+    /// Whether a message of `channel` with `control_id` was submitted and is not in the
+    /// database yet: the duplicate check's complement to the stored index, for messages a
+    /// pipelining connection sent before this one, and for answered messages the database has
+    /// not caught up with.
     pub fn in_flight(&self, channel: &str, control_id: &str) -> bool {
         self.inner.in_flight.contains(channel, control_id)
     }
@@ -288,8 +308,6 @@ impl Store {
 #[must_use = "the message is stored anyway; await this to know when it is durable"]
 pub struct Accepting {
     answer: Result<oneshot::Receiver<Result<MessageId, StoreError>>, StoreError>,
-    /// Keeps the control id in [`Store::in_flight`] until this is dropped.
-    _in_flight: Option<in_flight::Guard>,
 }
 
 impl Future for Accepting {
@@ -320,9 +338,8 @@ fn replay_journal(
             continue;
         }
         let mut next = *counters;
-        next.next_id = entry.id;
         let mut tx = Tx::new(snapshot.as_ref(), &batch);
-        match ops::accept(&mut tx, &mut next, entry.msg, entry.now_ms) {
+        match ops::accept(&mut tx, &mut next, entry.id, entry.msg, entry.now_ms) {
             Ok(_) => {
                 let staged = tx.into_staged();
                 batch.changes.extend(staged);

@@ -48,15 +48,18 @@
 //! # Ok(()) }
 //! ```
 
+mod applier;
 mod conflicts;
 mod error;
 mod handle;
 mod in_flight;
 mod journal;
+mod journal_record;
 mod keys;
 mod kv;
 mod model;
 mod ops;
+mod progress;
 mod query;
 mod record;
 mod redb_kv;

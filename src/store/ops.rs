@@ -31,12 +31,6 @@ pub(crate) struct Counters {
 }
 
 impl Counters {
-    fn take_id(&mut self) -> MessageId {
-        let id = self.next_id;
-        self.next_id += 1;
-        id
-    }
-
     fn take_seq(&mut self) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -187,13 +181,10 @@ impl<'a> Tx<'a> {
     }
 }
 
-/// Stores a new message with its queue entries. Returns its id.
-pub(crate) fn accept(
-    tx: &mut Tx<'_>,
-    counters: &mut Counters,
-    msg: NewMessage,
-    now_ms: u64,
-) -> Result<MessageId, StoreError> {
+/// Checks everything [`accept`] could refuse, so a message is refused *before* it is
+/// journaled and acknowledged: after that, applying it to the database must not fail on its
+/// content.
+pub(crate) fn check_accept(msg: &NewMessage) -> Result<(), StoreError> {
     let mut seen = HashSet::new();
     for delivery in &msg.deliveries {
         if !seen.insert(delivery.destination.as_str()) {
@@ -202,9 +193,29 @@ pub(crate) fn accept(
                 delivery.destination
             )));
         }
+        keys::queue(&msg.channel, &delivery.destination, 0)?;
     }
+    u16::try_from(msg.deliveries.len())
+        .map_err(|_| StoreError::Invalid("more than 65535 destinations".into()))?;
+    keys::by_time(&msg.channel, 0, 0)?;
+    if !msg.meta.control_id.is_empty() {
+        keys::by_control(&msg.channel, &msg.meta.control_id, 0)?;
+    }
+    Ok(())
+}
+
+/// Stores a new message as `id` (handed out by the writer when it journaled it) with its queue
+/// entries. Returns its id.
+pub(crate) fn accept(
+    tx: &mut Tx<'_>,
+    counters: &mut Counters,
+    id: MessageId,
+    msg: NewMessage,
+    now_ms: u64,
+) -> Result<MessageId, StoreError> {
+    check_accept(&msg)?;
+    counters.next_id = counters.next_id.max(id.saturating_add(1));
     let sources = record::payload_sources(&msg);
-    let id = counters.take_id();
     let status = if msg.deliveries.is_empty() {
         msg.status
     } else {

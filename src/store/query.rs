@@ -4,6 +4,12 @@
 //! read transaction, which never blocks and is never blocked by the writer) and reads what it
 //! needs. They are plain `fn`s because a read costs microseconds to a few milliseconds, like a
 //! `HashMap` lookup behind a lock, not like network I/O.
+//!
+//! An accept is answered once it is in the journal and reaches the database a moment later
+//! (`applier.rs`), so the public reads first wait until the database holds everything answered
+//! so far (at most one commit; nothing when it has caught up). The `*_now` variants skip that
+//! wait: for the delivery workers (woken once their messages are in the database) and for the
+//! pipeline's duplicate check (which asks [`Store::in_flight`] for the rest).
 
 use std::ops::ControlFlow;
 
@@ -103,6 +109,13 @@ impl Store {
     /// times, status, error, and per destination its status, payload and every attempt.
     /// `None` when there is no such message (never stored, or pruned).
     pub fn message(&self, id: MessageId) -> Result<Option<StoredMessage>, StoreError> {
+        self.inner.progress.catch_up();
+        self.message_now(id)
+    }
+
+    /// [`Store::message`] without waiting for the database to catch up with the journal: for the
+    /// delivery workers, which are woken only once their messages are in it.
+    pub(crate) fn message_now(&self, id: MessageId) -> Result<Option<StoredMessage>, StoreError> {
         let snapshot = self.inner.kv.snapshot()?;
         let snapshot = snapshot.as_ref();
         let Some(record) = read_record(snapshot, id)? else {
@@ -167,6 +180,7 @@ impl Store {
     /// the limit is reached, which is fine for a dashboard but slow on a large store with a
     /// rare filter.
     pub fn list(&self, filter: &MessageFilter) -> Result<Vec<MessageSummary>, StoreError> {
+        self.inner.progress.catch_up();
         let limit = filter.effective_limit();
         let mut out = Vec::new();
         if limit == 0 {
@@ -243,6 +257,17 @@ impl Store {
         channel: &str,
         destination: &str,
     ) -> Result<Option<Delivery>, StoreError> {
+        self.inner.progress.catch_up();
+        self.next_delivery_now(channel, destination)
+    }
+
+    /// [`Store::next_delivery`] without waiting for the database to catch up with the journal: for the
+    /// delivery workers, which are woken only once their messages are in it.
+    pub(crate) fn next_delivery_now(
+        &self,
+        channel: &str,
+        destination: &str,
+    ) -> Result<Option<Delivery>, StoreError> {
         let snapshot = self.inner.kv.snapshot()?;
         let snapshot = snapshot.as_ref();
         let mut head = None;
@@ -262,6 +287,19 @@ impl Store {
     /// Up to `limit` entries of a destination's queue that are due at `now_ms`, in queue
     /// order, skipping those waiting for a retry time: for destinations with `ordered = false`.
     pub fn ready_deliveries(
+        &self,
+        channel: &str,
+        destination: &str,
+        now_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        self.inner.progress.catch_up();
+        self.ready_deliveries_now(channel, destination, now_ms, limit)
+    }
+
+    /// [`Store::ready_deliveries`] without waiting for the database to catch up with the journal: for the
+    /// delivery workers, which are woken only once their messages are in it.
+    pub(crate) fn ready_deliveries_now(
         &self,
         channel: &str,
         destination: &str,
@@ -295,6 +333,17 @@ impl Store {
 
     /// A destination queue's depth (a counter, no scan) and when its oldest entry was queued.
     pub fn queue_stats(&self, channel: &str, destination: &str) -> Result<QueueStats, StoreError> {
+        self.inner.progress.catch_up();
+        self.queue_stats_now(channel, destination)
+    }
+
+    /// [`Store::queue_stats`] without waiting for the database to catch up with the journal: for the
+    /// delivery workers, which are woken only once their messages are in it.
+    pub(crate) fn queue_stats_now(
+        &self,
+        channel: &str,
+        destination: &str,
+    ) -> Result<QueueStats, StoreError> {
         let snapshot = self.inner.kv.snapshot()?;
         let snapshot = snapshot.as_ref();
         let depth = record::decode_counter(
@@ -321,6 +370,7 @@ impl Store {
 
     /// How many of the channel's stored messages are in each status (counters, no scan).
     pub fn channel_counts(&self, channel: &str) -> Result<ChannelCounts, StoreError> {
+        self.inner.progress.catch_up();
         let snapshot = self.inner.kv.snapshot()?;
         let mut counts = ChannelCounts::default();
         for status in MessageStatus::ALL {
@@ -336,6 +386,18 @@ impl Store {
     /// The newest message of `channel` with this control id received at or after `since_ms`:
     /// the duplicate check. An empty control id never matches (no MSH-10, no identity).
     pub fn find_duplicate(
+        &self,
+        channel: &str,
+        control_id: &str,
+        since_ms: u64,
+    ) -> Result<Option<MessageId>, StoreError> {
+        self.inner.progress.catch_up();
+        self.find_duplicate_now(channel, control_id, since_ms)
+    }
+
+    /// [`Store::find_duplicate`] without waiting for the database to catch up: for the
+    /// pipeline, which asks [`Store::in_flight`] for what is answered but not in it yet.
+    pub(crate) fn find_duplicate_now(
         &self,
         channel: &str,
         control_id: &str,

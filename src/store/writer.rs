@@ -1,18 +1,18 @@
-//! The writer thread: every write of the store goes through it, and concurrent writes share one
-//! commit (group commit).
+//! The writer thread: every write of the store goes through it. It numbers new messages,
+//! appends them to the journal (group commit: concurrent messages share one write and one
+//! `fdatasync`), answers, and hands everything on, in order, to the applier thread, which puts
+//! it into the database (`applier.rs`).
 //!
-//! Why a dedicated OS thread and not a tokio task: a durable commit blocks in `fsync` for
+//! Why a dedicated OS thread and not a tokio task: a durable append blocks in `fdatasync` for
 //! milliseconds (about 5–6 ms on the reference disk), and blocking a runtime worker that long
-//! would stall unrelated connections. The thread owns the write side of the backend; readers go
-//! to the backend directly.
+//! would stall unrelated connections.
 //!
 //! The loop: wait for a request; then take every other request already waiting (up to a cap);
-//! apply each to an overlay in arrival order; append the group's accepts to the journal with
-//! **one** write (and one `fdatasync` if any of them needs it); commit the whole group to the
-//! database in **one** non-durable transaction; and only then answer each caller through its
-//! oneshot channel. While one group is syncing, the next requests pile up in the channel and
-//! form the next group, so the number of syncs per second stays near `1 / sync time` however
-//! many writers there are, and each sync carries more messages as load grows.
+//! check and number the group's accepts; append them to the journal with **one** write (and one
+//! `fdatasync` if any of them needs it); hand the group to the applier; and only then answer
+//! each accept. While one group is syncing, the next requests pile up in the channel and form
+//! the next group, so the number of syncs per second stays near `1 / sync time` however many
+//! writers there are, and each sync carries more messages as load grows.
 //!
 //! Durability per request:
 //! - `accept` with [`Durability::Sync`] and [`Request::Flush`] sync the journal before anyone
@@ -20,49 +20,49 @@
 //! - `accept` with [`Durability::Interval`] is written to the journal without a sync and sets a
 //!   deadline; the thread syncs the journal when the deadline passes (or earlier, with the next
 //!   sync).
-//! - Delivery bookkeeping (attempts, replays, prunes) is not journaled: it commits without
-//!   syncing and is made durable by a checkpoint within [`BOOKKEEPING_MAX_DELAY_MS`]. Losing it
-//!   in a crash costs at most a second delivery of a message already sent (at-least-once allows
-//!   that) or a replay to redo; it never loses a message.
-//! - A checkpoint (a durable database commit, then emptying the journal) also runs every
-//!   2 s while accepts come in and when the journal reaches 64 MiB.
+//! - Delivery bookkeeping (attempts, replays, prunes) is not journaled: the applier answers it
+//!   after its commit and makes it durable within
+//!   [`BOOKKEEPING_MAX_DELAY_MS`](super::applier::BOOKKEEPING_MAX_DELAY_MS).
+//! - Every 2 s while accepts come in (and at 64 MiB) the writer starts a new journal segment
+//!   and asks the applier for a checkpoint: a durable database commit, after which the closed
+//!   segment is deleted.
 //!
-//! Without a journal (unit tests over the in-memory backend) accepts make the database commit
-//! durable instead, as before the journal existed.
+//! Without a journal (unit tests over the in-memory backend) the applier answers accepts after
+//! their commit, which is durable for `sync` accepts.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::atomic::AtomicU64;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use tokio::sync::oneshot;
+use tokio::sync::Notify;
 
+use super::applier::{Applier, Reply, Work};
 use super::error::StoreError;
+use super::in_flight;
 use super::journal::{self, Journal};
-use super::kv::{Batch, Kv};
+use super::kv::Kv;
 use super::model::{Attempt, Durability, MessageId, NewMessage, NextStep, PrunePolicy};
-use super::ops::{self, Counters, Tx};
+use super::ops::{self, Counters};
+use super::progress::Progress;
 
-/// Delivery bookkeeping is durable within this delay (see the module docs).
-pub(crate) const BOOKKEEPING_MAX_DELAY_MS: u64 = 200;
-
-/// At most this many requests go into one commit, so one commit's latency stays bounded.
+/// At most this many requests go into one journal write, so one group's latency stays bounded.
 const MAX_GROUP_REQUESTS: usize = 1024;
 /// ... and at most about this many bytes of message content.
 const MAX_GROUP_BYTES: usize = 64 * 1024 * 1024;
 
-/// With the journal, the database is made durable (a checkpoint, which empties the journal)
-/// at least this often while accepts come in ...
-const CHECKPOINT_INTERVAL_MS: u64 = 2_000;
-/// ... and whenever the journal has grown to this many bytes, so replay at open stays short.
+/// A journal segment is closed (and the database checkpointed) this long after its first
+/// record ...
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(2_000);
+/// ... or once it holds this many bytes, so replay at open stays short.
 const CHECKPOINT_JOURNAL_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Groups handed to the applier and not yet taken: when it falls this far behind, the writer
+/// waits (and so do new accepts), which bounds the memory a burst can take.
+const APPLY_BACKLOG_GROUPS: usize = 16;
 
 /// After a failed background sync, try again after this long.
 const SYNC_RETRY: Duration = Duration::from_secs(1);
-
-/// The caller's side of a request.
-type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
 /// One write request.
 pub(crate) enum Request {
@@ -71,6 +71,10 @@ pub(crate) enum Request {
         msg: NewMessage,
         durability: Durability,
         reply: Reply<MessageId>,
+        /// Woken once the message is in its queues.
+        wake: Vec<Arc<Notify>>,
+        /// Keeps the control id in the in-flight set until the message is in the database.
+        in_flight: Option<in_flight::Guard>,
     },
     /// Record a delivery attempt.
     Attempt {
@@ -120,45 +124,6 @@ impl Request {
     }
 }
 
-/// A success waiting for the group's commit before it may be reported.
-enum Done {
-    Id(Reply<MessageId>, MessageId),
-    Unit(Reply<()>),
-    Pruned(Reply<(u64, bool)>, (u64, bool)),
-}
-
-impl Done {
-    fn send_ok(self) {
-        // A caller that stopped waiting (its future was dropped) is not an error: the write
-        // is committed either way.
-        match self {
-            Done::Id(reply, id) => {
-                let _ = reply.send(Ok(id));
-            }
-            Done::Unit(reply) => {
-                let _ = reply.send(Ok(()));
-            }
-            Done::Pruned(reply, value) => {
-                let _ = reply.send(Ok(value));
-            }
-        }
-    }
-
-    fn send_err(self, error: StoreError) {
-        match self {
-            Done::Id(reply, _) => {
-                let _ = reply.send(Err(error));
-            }
-            Done::Unit(reply) => {
-                let _ = reply.send(Err(error));
-            }
-            Done::Pruned(reply, _) => {
-                let _ = reply.send(Err(error));
-            }
-        }
-    }
-}
-
 /// Milliseconds since the Unix epoch by the system clock (0 if the clock is before 1970).
 pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
@@ -168,88 +133,132 @@ pub(crate) fn now_ms() -> u64 {
 
 /// The writer thread's state.
 pub(crate) struct Writer {
-    kv: Arc<dyn Kv>,
     rx: Receiver<Request>,
-    counters: Counters,
-    /// Commits made (exposed for tests and metrics: how well group commit batches).
-    commits: Arc<AtomicU64>,
-    /// The accept journal; `None` only in unit tests over an in-memory backend, where accepts
-    /// are made durable by durable database commits as before the journal existed.
+    /// The next message id.
+    next_id: MessageId,
+    /// The accept journal; `None` only in unit tests over an in-memory backend.
     journal: Option<Journal>,
-    /// When the oldest non-durable database commit must be made durable, if there is one.
-    durable_by: Option<Instant>,
     /// When the oldest unsynced journal record must be synced, if there is one.
     journal_sync_by: Option<Instant>,
+    /// When the current journal segment is to be closed, once it holds a record.
+    rotate_by: Option<Instant>,
+    progress: Arc<Progress>,
+    /// The applier, started by [`Writer::run`].
+    applier: Option<Applier>,
 }
 
-/// What one group asks for beyond its changes.
-#[derive(Default)]
-struct Needs {
-    /// An accept with [`Durability::Sync`]: durable before anyone is answered.
-    sync: bool,
-    /// The shortest `max_delay_ms` of the group's interval accepts.
-    accept_delay_ms: Option<u64>,
-    /// The shortest delay of the group's bookkeeping (attempts, replays, prunes).
-    bookkeeping_delay_ms: Option<u64>,
-    /// Callers of [`Request::Flush`]: everything durable, database included.
-    flushes: Vec<Reply<()>>,
-}
-
-fn min_delay(slot: &mut Option<u64>, ms: u64) {
-    *slot = Some(slot.map_or(ms, |d| d.min(ms)));
-}
-
-fn earlier(slot: &mut Option<Instant>, deadline: Instant) {
-    *slot = Some(slot.map_or(deadline, |d| d.min(deadline)));
+/// A group's accepts after the journal, waiting for their answer.
+struct Accepted {
+    reply: Reply<MessageId>,
+    id: MessageId,
 }
 
 impl Writer {
+    /// A writer over `kv` (through its applier), numbering messages from `counters.next_id`.
     pub(crate) fn new(
         kv: Arc<dyn Kv>,
         rx: Receiver<Request>,
         counters: Counters,
         commits: Arc<AtomicU64>,
         journal: Option<Journal>,
+        progress: Arc<Progress>,
     ) -> Self {
-        Writer {
+        let (_, idle) = mpsc::sync_channel(0);
+        let applier = Applier {
             kv,
-            rx,
+            rx: idle,
             counters,
             commits,
-            journal,
+            progress: Arc::clone(&progress),
+            journal_dir: None,
             durable_by: None,
+            keep_journal: false,
+        };
+        Writer {
+            rx,
+            next_id: counters.next_id,
+            journal,
             journal_sync_by: None,
+            rotate_by: None,
+            progress,
+            applier: Some(applier),
         }
     }
 
-    /// Runs until every sender is gone, then makes everything durable and returns.
+    /// The store directory of the journal's segments, for the applier's checkpoints.
+    pub(crate) fn with_journal_dir(mut self, dir: std::path::PathBuf) -> Self {
+        if let Some(applier) = self.applier.as_mut() {
+            applier.journal_dir = Some(dir);
+        }
+        self
+    }
+
+    /// Runs until every sender is gone, then makes everything durable and returns (after the
+    /// applier has finished).
     pub(crate) fn run(mut self) {
+        let (to_applier, from_writer) = mpsc::sync_channel(APPLY_BACKLOG_GROUPS);
+        let applier = self.applier.take().map(|mut applier| {
+            applier.rx = from_writer;
+            std::thread::Builder::new()
+                .name("ihub-store-apply".into())
+                .spawn(move || applier.run())
+        });
+        let applier = match applier {
+            Some(Ok(handle)) => handle,
+            Some(Err(error)) => {
+                tracing::error!(%error, "Cannot start the store's applier thread.");
+                return;
+            }
+            None => return,
+        };
+        self.serve(&to_applier);
+        // Shutdown: the journal is synced, then the applier checkpoints everything and the
+        // current segment goes too.
+        self.sync_journal();
+        let through = self.journal.as_ref().map(Journal::number);
+        let _ = to_applier.send((
+            self.progress.forward(),
+            vec![Work::Checkpoint {
+                through,
+                replies: Vec::new(),
+            }],
+        ));
+        drop(to_applier);
+        if applier.join().is_err() {
+            tracing::error!("Store applier thread panicked.");
+        }
+    }
+
+    fn serve(&mut self, to_applier: &SyncSender<(u64, Vec<Work>)>) {
         loop {
             // Deadlines are checked before every group, so a steady stream of requests cannot
             // postpone them.
             let now = Instant::now();
-            if self.durable_by.is_some_and(|d| d <= now) {
-                self.checkpoint();
-            }
             if self.journal_sync_by.is_some_and(|d| d <= now) {
                 self.sync_journal();
             }
-            let deadline = match (self.durable_by, self.journal_sync_by) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+            if self.rotate_by.is_some_and(|d| d <= now) {
+                let checkpoint = self.rotate();
+                self.forward(to_applier, checkpoint.into_iter().collect());
+            }
+            let deadline = [self.journal_sync_by, self.rotate_by]
+                .into_iter()
+                .flatten()
+                .min();
             let first = match deadline {
                 Some(deadline) => {
-                    let wait = deadline.saturating_duration_since(Instant::now());
-                    match self.rx.recv_timeout(wait) {
+                    match self
+                        .rx
+                        .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                    {
                         Ok(request) => request,
                         Err(RecvTimeoutError::Timeout) => continue,
-                        Err(RecvTimeoutError::Disconnected) => break,
+                        Err(RecvTimeoutError::Disconnected) => return,
                     }
                 }
                 None => match self.rx.recv() {
                     Ok(request) => request,
-                    Err(_) => break,
+                    Err(_) => return,
                 },
             };
             let mut bytes = first.weight();
@@ -263,38 +272,22 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            self.commit_group(group);
-        }
-        // Shutdown: whatever is not durable yet is made durable now.
-        if self.durable_by.is_some() || self.journal.as_ref().is_some_and(|j| j.len() > 0) {
-            if let Err(error) = self.kv.sync() {
-                tracing::error!(%error, "Store sync at shutdown failed.");
-                self.sync_journal();
-            } else if let Some(journal) = self.journal.as_mut()
-                && let Err(error) = journal.reset()
-            {
-                tracing::error!(%error, "Emptying the store journal at shutdown failed.");
-            }
+            self.handle_group(group, to_applier);
         }
     }
 
-    /// Makes the database durable and empties the journal, whose records it now holds.
-    fn checkpoint(&mut self) {
-        match self.kv.sync() {
-            Ok(()) => {
-                self.durable_by = None;
-                if let Some(journal) = self.journal.as_mut() {
-                    match journal.reset() {
-                        Ok(()) => self.journal_sync_by = None,
-                        Err(error) => tracing::error!(%error, "Emptying the store journal failed."),
-                    }
-                }
-            }
-            Err(error) => {
-                tracing::error!(%error, "Store background sync failed; retrying.");
-                self.durable_by = Some(Instant::now() + SYNC_RETRY);
-            }
+    /// Hands work to the applier, numbered; false if it is gone.
+    fn forward(&self, to_applier: &SyncSender<(u64, Vec<Work>)>, work: Vec<Work>) -> bool {
+        if work.is_empty() {
+            return true;
         }
+        let group = self.progress.forward();
+        if to_applier.send((group, work)).is_err() {
+            tracing::error!("The store's applier thread is gone.");
+            self.progress.applied(group);
+            return false;
+        }
+        true
     }
 
     /// Syncs journal records whose durability deadline has passed.
@@ -312,439 +305,193 @@ impl Writer {
         }
     }
 
-    /// Applies a group of requests, journals its accepts, and commits them once.
-    fn commit_group(&mut self, group: Vec<Request>) {
-        let snapshot = match self.kv.snapshot() {
-            Ok(snapshot) => snapshot,
-            Err(error) => {
-                for request in group {
-                    fail(request, error.clone());
-                }
-                return;
+    /// Closes the current journal segment; the checkpoint that may delete it.
+    fn rotate(&mut self) -> Option<Work> {
+        let journal = self.journal.as_mut()?;
+        match journal.rotate() {
+            Ok(closed) => {
+                self.rotate_by = None;
+                self.journal_sync_by = None;
+                Some(Work::Checkpoint {
+                    through: Some(closed),
+                    replies: Vec::new(),
+                })
             }
-        };
+            Err(error) => {
+                tracing::error!(%error, "Cannot start a new store journal segment; retrying.");
+                self.rotate_by = Some(Instant::now() + SYNC_RETRY);
+                None
+            }
+        }
+    }
+
+    /// Checks and journals a group of requests, hands it to the applier, answers its accepts.
+    fn handle_group(&mut self, group: Vec<Request>, to_applier: &SyncSender<(u64, Vec<Work>)>) {
         let now = now_ms();
         let journaling = self.journal.is_some();
         let mut records = Vec::new();
-        let mut batch = Batch::default();
-        let mut counters = self.counters;
-        let mut done = Vec::with_capacity(group.len());
-        let mut needs = Needs::default();
-        let mut reclaims = Vec::new();
+        let mut work = Vec::with_capacity(group.len());
+        let mut accepted = Vec::new();
+        let mut flushes = Vec::new();
+        let mut sync = false;
+        let mut delay_ms: Option<u64> = None;
 
         for request in group {
-            // Each request stages into its own overlay; only a success is merged.
-            let mut tx = Tx::new(snapshot.as_ref(), &batch);
-            let mut next = counters;
-            let outcome = match request {
+            match request {
                 Request::Accept {
                     msg,
                     durability,
                     reply,
+                    wake,
+                    in_flight,
                 } => {
-                    let mark = records.len();
-                    let journaled = if journaling {
-                        journal::encode_accept(&mut records, next.next_id, now, &msg)
-                    } else {
-                        Ok(())
-                    };
-                    match journaled.and_then(|()| ops::accept(&mut tx, &mut next, msg, now)) {
-                        Ok(id) => {
-                            match durability {
-                                Durability::Sync => needs.sync = true,
-                                Durability::Interval { max_delay_ms } => {
-                                    min_delay(&mut needs.accept_delay_ms, max_delay_ms)
-                                }
-                            }
-                            Ok(Done::Id(reply, id))
-                        }
-                        Err(e) => {
+                    if let Err(error) = ops::check_accept(&msg) {
+                        let _ = reply.send(Err(error));
+                        continue;
+                    }
+                    let id = self.next_id;
+                    if journaling {
+                        let mark = records.len();
+                        if let Err(error) = journal::encode_accept(&mut records, id, now, &msg) {
                             records.truncate(mark);
-                            Err((Done::Id(reply, 0), e))
+                            let _ = reply.send(Err(error));
+                            continue;
                         }
                     }
+                    self.next_id += 1;
+                    let max_delay_ms = match durability {
+                        Durability::Sync => {
+                            sync = true;
+                            None
+                        }
+                        Durability::Interval { max_delay_ms } => {
+                            delay_ms = Some(delay_ms.map_or(max_delay_ms, |d| d.min(max_delay_ms)));
+                            Some(max_delay_ms)
+                        }
+                    };
+                    let reply = if journaling {
+                        accepted.push(Accepted { reply, id });
+                        None
+                    } else {
+                        Some(reply)
+                    };
+                    work.push(Work::Accept {
+                        id,
+                        msg,
+                        now_ms: now,
+                        reply,
+                        durable: !journaling && durability == Durability::Sync,
+                        max_delay_ms: if journaling { None } else { max_delay_ms },
+                        wake,
+                        in_flight,
+                    });
                 }
                 Request::Attempt {
                     channel,
                     destination,
                     id,
                     attempt,
-                    next: step,
+                    next,
                     reply,
-                } => match ops::record_attempt(
-                    &mut tx,
-                    &channel,
-                    &destination,
+                } => work.push(Work::Attempt {
+                    channel,
+                    destination,
                     id,
-                    &attempt,
-                    step,
-                    now,
-                ) {
-                    Ok(()) => {
-                        min_delay(&mut needs.bookkeeping_delay_ms, BOOKKEEPING_MAX_DELAY_MS);
-                        Ok(Done::Unit(reply))
-                    }
-                    Err(e) => Err((Done::Unit(reply), e)),
-                },
+                    attempt,
+                    next,
+                    now_ms: now,
+                    reply,
+                }),
                 Request::Replay {
                     id,
                     destination,
                     reply,
-                } => match ops::replay(&mut tx, &mut next, id, destination.as_deref(), now) {
-                    Ok(()) => {
-                        min_delay(&mut needs.bookkeeping_delay_ms, BOOKKEEPING_MAX_DELAY_MS);
-                        Ok(Done::Unit(reply))
-                    }
-                    Err(e) => Err((Done::Unit(reply), e)),
-                },
+                } => work.push(Work::Replay {
+                    id,
+                    destination,
+                    now_ms: now,
+                    reply,
+                }),
                 Request::Prune {
                     channel,
                     policy,
                     now_ms,
                     limit,
                     reply,
-                } => match ops::prune_chunk(&mut tx, &channel, &policy, now_ms, limit) {
-                    Ok(result) => {
-                        min_delay(&mut needs.bookkeeping_delay_ms, BOOKKEEPING_MAX_DELAY_MS);
-                        Ok(Done::Pruned(reply, result))
-                    }
-                    Err(e) => Err((Done::Pruned(reply, (0, true)), e)),
-                },
-                Request::Flush { reply } => {
-                    needs.flushes.push(reply);
-                    continue;
+                } => work.push(Work::Prune {
+                    channel,
+                    policy,
+                    now_ms,
+                    limit,
+                    reply,
+                }),
+                Request::Flush { reply } => flushes.push(reply),
+                Request::Reclaim { reply } => work.push(Work::Reclaim { reply }),
+            }
+        }
+
+        if journaling && let Err(error) = self.journal_group(&records, sync || !flushes.is_empty())
+        {
+            tracing::error!(%error, messages = accepted.len(), "Store journal write failed.");
+            for failed in accepted.drain(..) {
+                let _ = failed.reply.send(Err(error.clone()));
+            }
+            // Their records may have reached the file: the next open applies what did.
+            work.retain(|w| !matches!(w, Work::Accept { .. }));
+        } else if journaling && !accepted.is_empty() {
+            if let Some(ms) = delay_ms
+                && !sync
+                && self.journal.as_ref().is_some_and(Journal::unsynced)
+            {
+                let deadline = Instant::now() + Duration::from_millis(ms);
+                self.journal_sync_by =
+                    Some(self.journal_sync_by.map_or(deadline, |d| d.min(deadline)));
+            }
+            if self.rotate_by.is_none() {
+                self.rotate_by = Some(Instant::now() + CHECKPOINT_INTERVAL);
+            }
+        }
+
+        let full = self
+            .journal
+            .as_ref()
+            .is_some_and(|j| j.len() >= CHECKPOINT_JOURNAL_BYTES);
+        if !flushes.is_empty() || full {
+            let through = if journaling {
+                match self.rotate() {
+                    Some(Work::Checkpoint { through, .. }) => through,
+                    _ => None,
                 }
-                Request::Reclaim { reply } => {
-                    reclaims.push(reply);
-                    continue;
-                }
+            } else {
+                None
             };
-            match outcome {
-                Ok(success) => {
-                    let staged: BTreeMap<_, _> = tx.into_staged();
-                    batch.changes.extend(staged);
-                    counters = next;
-                    done.push(success);
-                }
-                // A failed request changed nothing; tell its caller now.
-                Err((failed, error)) => failed.send_err(error),
-            }
-        }
-        // redb cannot compact while a read transaction is open.
-        drop(snapshot);
-
-        // Ids and sequence numbers handed out in this group are never handed out again, even
-        // if its commit failed: a failed fsync leaves it unknown whether the batch reached the
-        // disk, and reusing an id could pair a new message with a stale index entry.
-        self.counters = counters;
-        let result = if journaling {
-            self.commit_journaled(&records, batch, &needs)
-        } else {
-            self.commit_direct(batch, &needs)
-        };
-        match result {
-            Ok(()) => {
-                done.into_iter().for_each(Done::send_ok);
-                for reply in needs.flushes {
-                    let _ = reply.send(Ok(()));
-                }
-            }
-            Err(error) => {
-                tracing::error!(%error, requests = done.len(), "Store commit failed.");
-                for failed in done {
-                    failed.send_err(error.clone());
-                }
-                for reply in needs.flushes {
-                    let _ = reply.send(Err(error.clone()));
-                }
-            }
+            work.push(Work::Checkpoint {
+                through,
+                replies: flushes,
+            });
         }
 
-        if !reclaims.is_empty() {
-            let result = self.kv.reclaim();
-            for reply in reclaims {
-                let _ = reply.send(result.clone());
-            }
+        // Numbered before anyone is answered, so a reader that saw an answer waits for it.
+        self.forward(to_applier, work);
+        for done in accepted {
+            let _ = done.reply.send(Ok(done.id));
         }
     }
 
-    /// With the journal: the accepts' records are written (and synced, if one of them or a
-    /// flush asks for it) *before* the database sees the batch, so nothing is visible to
-    /// readers (and delivered) that a crash could take back; the database commit itself is not
-    /// durable, a checkpoint makes it so later.
-    fn commit_journaled(
-        &mut self,
-        records: &[u8],
-        batch: Batch,
-        needs: &Needs,
-    ) -> Result<(), StoreError> {
+    /// Appends the group's records, and syncs them if `sync`.
+    fn journal_group(&mut self, records: &[u8], sync: bool) -> Result<(), StoreError> {
         let Some(journal) = self.journal.as_mut() else {
             return Ok(());
         };
         journal.append(records)?;
-        if needs.sync || !needs.flushes.is_empty() {
+        if sync {
             journal.sync()?;
             self.journal_sync_by = None;
-        } else if let Some(ms) = needs.accept_delay_ms
-            && journal.unsynced()
-        {
-            earlier(
-                &mut self.journal_sync_by,
-                Instant::now() + Duration::from_millis(ms),
-            );
-        }
-        let journal_len = journal.len();
-        if !batch.is_empty() {
-            self.kv.apply(batch, false)?;
-            self.commits.fetch_add(1, Ordering::Relaxed);
-            let delay = match (records.is_empty(), needs.bookkeeping_delay_ms) {
-                (false, Some(ms)) => ms.min(CHECKPOINT_INTERVAL_MS),
-                (false, None) => CHECKPOINT_INTERVAL_MS,
-                (true, Some(ms)) => ms,
-                (true, None) => CHECKPOINT_INTERVAL_MS,
-            };
-            earlier(
-                &mut self.durable_by,
-                Instant::now() + Duration::from_millis(delay),
-            );
-        }
-        if !needs.flushes.is_empty() || journal_len >= CHECKPOINT_JOURNAL_BYTES {
-            if self.durable_by.is_some() {
-                self.kv.sync()?;
-            }
-            self.durable_by = None;
-            if let Some(journal) = self.journal.as_mut() {
-                journal.reset()?;
-            }
         }
         Ok(())
-    }
-
-    /// Without a journal: the database commit is the durability point.
-    fn commit_direct(&mut self, batch: Batch, needs: &Needs) -> Result<(), StoreError> {
-        let durable = needs.sync || !needs.flushes.is_empty();
-        if !batch.is_empty() {
-            self.kv.apply(batch, durable)?;
-            self.commits.fetch_add(1, Ordering::Relaxed);
-        } else if durable && self.durable_by.is_some() {
-            self.kv.sync()?;
-        }
-        if durable {
-            self.durable_by = None;
-        } else if let Some(ms) = [needs.accept_delay_ms, needs.bookkeeping_delay_ms]
-            .into_iter()
-            .flatten()
-            .min()
-        {
-            earlier(
-                &mut self.durable_by,
-                Instant::now() + Duration::from_millis(ms),
-            );
-        }
-        Ok(())
-    }
-}
-
-/// Answers a request that could not even be attempted.
-fn fail(request: Request, error: StoreError) {
-    match request {
-        Request::Accept { reply, .. } => {
-            let _ = reply.send(Err(error));
-        }
-        Request::Attempt { reply, .. }
-        | Request::Replay { reply, .. }
-        | Request::Flush { reply } => {
-            let _ = reply.send(Err(error));
-        }
-        Request::Prune { reply, .. } => {
-            let _ = reply.send(Err(error));
-        }
-        Request::Reclaim { reply } => {
-            let _ = reply.send(Err(error));
-        }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use std::sync::mpsc;
-
-    use super::*;
-    use crate::store::kv::mem::MemKv;
-    use crate::store::model::{MessageMeta, MessageStatus, NewDelivery};
-
-    fn msg(n: u32, destinations: &[&str]) -> NewMessage {
-        NewMessage {
-            channel: "ch".into(),
-            peer: "peer".into(),
-            received_at_ms: u64::from(n),
-            raw: format!("raw {n}").into_bytes(),
-            meta: MessageMeta::default(),
-            status: MessageStatus::Queued,
-            error: None,
-            transformed: None,
-            deliveries: destinations
-                .iter()
-                .map(|d| NewDelivery {
-                    destination: (*d).into(),
-                    payload: b"p".to_vec(),
-                })
-                .collect(),
-        }
-    }
-
-    /// Queues `requests` *before* the writer starts, so they form one group deterministically.
-    fn run_group(
-        kv: &Arc<MemKv>,
-        requests: Vec<Request>,
-    ) -> (
-        mpsc::Sender<Request>,
-        std::thread::JoinHandle<()>,
-        Arc<AtomicU64>,
-    ) {
-        let (sender, receiver) = mpsc::channel();
-        for request in requests {
-            sender.send(request).unwrap();
-        }
-        let commits = Arc::new(AtomicU64::new(0));
-        let counters = Counters {
-            next_id: 1,
-            next_seq: 1,
-        };
-        let writer = Writer::new(
-            Arc::clone(kv) as Arc<dyn Kv>,
-            receiver,
-            counters,
-            Arc::clone(&commits),
-            None,
-        );
-        (sender, std::thread::spawn(move || writer.run()), commits)
-    }
-
-    fn accept(
-        n: u32,
-        destinations: &[&str],
-        durability: Durability,
-    ) -> (Request, oneshot::Receiver<Result<MessageId, StoreError>>) {
-        let (reply, answer) = oneshot::channel();
-        let request = Request::Accept {
-            msg: msg(n, destinations),
-            durability,
-            reply,
-        };
-        (request, answer)
-    }
-
-    #[test]
-    fn a_group_commits_once_and_a_bad_request_spoils_nothing() {
-        let kv = Arc::new(MemKv::default());
-        let (good1, answer1) = accept(1, &["a"], Durability::Sync);
-        let (bad, bad_answer) = accept(2, &["a", "a"], Durability::Sync);
-        let (good2, answer2) = accept(3, &["a"], Durability::Sync);
-        let (sender, handle, commits) = run_group(&kv, vec![good1, bad, good2]);
-        assert_eq!(answer1.blocking_recv().unwrap().unwrap(), 1);
-        assert!(matches!(
-            bad_answer.blocking_recv().unwrap(),
-            Err(StoreError::Invalid(_))
-        ));
-        // The failed request took no id.
-        assert_eq!(answer2.blocking_recv().unwrap().unwrap(), 2);
-        assert_eq!(commits.load(Ordering::SeqCst), 1);
-        assert_eq!(kv.durable_applies.load(Ordering::SeqCst), 1);
-        drop(sender);
-        handle.join().unwrap();
-    }
-
-    #[test]
-    fn a_failed_commit_fails_every_waiter_and_its_ids_are_not_reused() {
-        let kv = Arc::new(MemKv::default());
-        kv.fail_commits.store(true, Ordering::SeqCst);
-        let (first, answer1) = accept(1, &[], Durability::Sync);
-        let (second, answer2) = accept(2, &[], Durability::Sync);
-        let (sender, handle, commits) = run_group(&kv, vec![first, second]);
-        assert!(matches!(
-            answer1.blocking_recv().unwrap(),
-            Err(StoreError::Backend { .. })
-        ));
-        assert!(matches!(
-            answer2.blocking_recv().unwrap(),
-            Err(StoreError::Backend { .. })
-        ));
-        assert_eq!(commits.load(Ordering::SeqCst), 0);
-
-        kv.fail_commits.store(false, Ordering::SeqCst);
-        let (third, answer3) = accept(3, &[], Durability::Sync);
-        sender.send(third).unwrap();
-        assert_eq!(
-            answer3.blocking_recv().unwrap().unwrap(),
-            3,
-            "ids 1 and 2 went to the failed commit"
-        );
-        drop(sender);
-        handle.join().unwrap();
-    }
-
-    #[test]
-    fn interval_commits_are_synced_by_their_deadline_and_at_shutdown() {
-        let kv = Arc::new(MemKv::default());
-        let (request, answer) = accept(1, &[], Durability::Interval { max_delay_ms: 10 });
-        let (sender, handle, _) = run_group(&kv, vec![request]);
-        answer.blocking_recv().unwrap().unwrap();
-        assert_eq!(
-            kv.durable_applies.load(Ordering::SeqCst),
-            0,
-            "committed without a sync"
-        );
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while kv.syncs.load(Ordering::SeqCst) == 0 && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        assert_eq!(
-            kv.syncs.load(Ordering::SeqCst),
-            1,
-            "synced after max_delay_ms"
-        );
-
-        let (request, answer) = accept(
-            2,
-            &[],
-            Durability::Interval {
-                max_delay_ms: 60_000,
-            },
-        );
-        sender.send(request).unwrap();
-        answer.blocking_recv().unwrap().unwrap();
-        drop(sender);
-        handle.join().unwrap();
-        assert_eq!(kv.syncs.load(Ordering::SeqCst), 2, "synced at shutdown");
-    }
-
-    #[test]
-    fn flush_syncs_only_when_something_is_pending() {
-        let kv = Arc::new(MemKv::default());
-        let (reply, answer) = oneshot::channel();
-        let (sender, handle, _) = run_group(&kv, vec![Request::Flush { reply }]);
-        answer.blocking_recv().unwrap().unwrap();
-        assert_eq!(kv.syncs.load(Ordering::SeqCst), 0);
-        let (request, answer) = accept(
-            1,
-            &[],
-            Durability::Interval {
-                max_delay_ms: 60_000,
-            },
-        );
-        sender.send(request).unwrap();
-        answer.blocking_recv().unwrap().unwrap();
-        let (reply, answer) = oneshot::channel();
-        sender.send(Request::Flush { reply }).unwrap();
-        answer.blocking_recv().unwrap().unwrap();
-        assert_eq!(kv.syncs.load(Ordering::SeqCst), 1);
-        drop(sender);
-        handle.join().unwrap();
-        assert_eq!(
-            kv.syncs.load(Ordering::SeqCst),
-            1,
-            "nothing left to sync at shutdown"
-        );
-    }
-}
+#[path = "writer_tests.rs"]
+mod tests;

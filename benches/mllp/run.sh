@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Throughput of `ihub` over MLLP against the two reference servers, in one run.
+#
+#   benches/mllp/run.sh OUTDIR
+#
+# Needs (paths through the environment, so nothing here depends on where the kit lives):
+#   LOAD          the MLLP load client (mllp-load)
+#   ECHO          the bare echo server (mllp-echo): no parse, no disk
+#   DURABLE_ECHO  the durable echo server (mllp-durable-echo): append + group-commit fdatasync
+#   MESSAGES      the message file for the load client (one HL7 message per line)
+#   IHUB          the engine binary (default: target/release/ihub)
+#   MODES         engine runs, default "sync interval" (also: sync-nodest interval-nodest)
+#   CELLS         load client arguments for the cells (default: 1/4/16 connections, window 1 and 16)
+#
+# Every server gets the same load command; the engine runs once per mode with a fresh data
+# directory. One JSON line per cell goes to OUTDIR/<server>.jsonl; report.sh prints the table.
+set -euo pipefail
+
+out=${1:?usage: run.sh OUTDIR}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+: "${LOAD:?set LOAD to the mllp-load binary}"
+: "${ECHO:?set ECHO to the mllp-echo binary}"
+: "${DURABLE_ECHO:?set DURABLE_ECHO to the mllp-durable-echo binary}"
+: "${MESSAGES:?set MESSAGES to a message file}"
+IHUB=${IHUB:-$root/target/release/ihub}
+MODES=${MODES:-"sync interval"}
+CELLS=${CELLS:-"--conns 1,4,16 --window 1,16 --per-conn 100000 --max-total 100000 --duration 2 --repeat 3 --warmup 200 --warmup-secs 1 --timeout-ms 5000"}
+
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_port() {
+    for _ in $(seq 1 150); do
+        if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    echo "nothing listens on port $1" >&2
+    return 1
+}
+
+# load LABEL PORT PID CHECK
+load() {
+    local label=$1 port=$2 pid=$3 check=$4
+    local rss_log="$out/$label.rss"
+    ps -o rss= -p "$pid" > "$rss_log"
+    ( while kill -0 "$pid" 2>/dev/null; do ps -o rss= -p "$pid" >> "$rss_log"; sleep 0.2; done ) &
+    local sampler=$!
+    # shellcheck disable=SC2086
+    "$LOAD" --addr "127.0.0.1:$port" --messages "$MESSAGES" $CELLS --check "$check" \
+        --server-pid "$pid" --label "$label" > "$out/$label.jsonl" 2> "$out/$label.log"
+    kill "$sampler" 2>/dev/null || true
+}
+
+stop() {
+    kill -TERM "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+
+run_reference() {
+    local label=$1; shift
+    local port; port=$(free_port)
+    "$@" --addr "127.0.0.1:$port" > "$out/$label.server.log" 2>&1 &
+    local pid=$!
+    wait_port "$port"
+    load "$label" "$port" "$pid" aa
+    stop "$pid"
+}
+
+run_engine() {
+    local mode=$1
+    local durability=${mode%%-*}
+    local dir="$out/engine-$mode"
+    rm -rf "$dir"; mkdir -p "$dir/channels"
+    local port api; port=$(free_port); api=$(free_port)
+    {
+        echo 'description = "benchmark: MLLP in, one file destination"'
+        echo "durability = \"$durability\""
+        echo '[duplicates]'
+        echo 'window_secs = 0'
+        echo '[source]'
+        echo 'type = "mllp"'
+        echo "listen = \"127.0.0.1:$port\""
+        if [[ $mode != *-nodest ]]; then
+            echo '[[destination]]'
+            echo 'name = "archive"'
+            echo 'type = "file"'
+            echo 'directory = "out"'
+        fi
+    } > "$dir/channels/bench.toml"
+    ( cd "$dir" && NO_COLOR=1 exec "$IHUB" run --channels channels --data data \
+        --api "127.0.0.1:$api" ) > "$dir/engine.log" 2>&1 &
+    local pid=$!
+    wait_port "$port"
+    sleep 2
+    ps -o rss= -p "$pid" > "$out/engine-$mode.idle-rss"
+    load "engine-$mode" "$port" "$pid" ctrl
+    stop "$pid"
+    du -sk "$dir/data" | cut -f1 > "$out/engine-$mode.data-kb"
+    rm -rf "$dir/data" "$dir/out"
+}
+
+run_reference echo "$ECHO"
+run_reference durable-echo "$DURABLE_ECHO" --log "$out/durable-echo.log"
+rm -f "$out/durable-echo.log"
+for mode in $MODES; do
+    run_engine "$mode"
+done
+"$here/report.py" "$out"

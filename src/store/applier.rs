@@ -1,0 +1,470 @@
+//! The applier thread: puts the writer's work into the database, on its own core.
+//!
+//! Why a second thread: with the journal as the durability point, what an acknowledgement waits
+//! for is one append (and one `fdatasync` for `sync` channels); the database commit (redb copies
+//! the path of every B-tree it touches) is CPU work that nobody needs to wait for. The writer
+//! hands each group to this thread in order and goes on journaling the next; this thread takes
+//! every group that is waiting, applies them as one non-durable commit (the busier the engine,
+//! the larger the commit, the cheaper each message), and then makes the results visible: it
+//! wakes the delivery workers, releases the in-flight control ids and tells readers how far it
+//! got ([`Progress`]).
+//!
+//! Durability here: accepts are durable in the journal already. Delivery bookkeeping (attempts,
+//! replays, prunes) is not journaled; it is made durable by a durable commit within
+//! [`BOOKKEEPING_MAX_DELAY_MS`]. A [`Work::Checkpoint`] (every couple of seconds, on flush and
+//! at shutdown) makes the database durable and deletes the journal segments it now holds.
+//!
+//! Without a journal (unit tests over the in-memory backend) accepts are answered here, after
+//! their commit, which is durable for `sync` accepts.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{Notify, oneshot};
+
+use super::error::StoreError;
+use super::in_flight;
+use super::journal;
+use super::kv::{Batch, Kv};
+use super::model::{Attempt, MessageId, NewMessage, NextStep, PrunePolicy};
+use super::ops::{self, Counters, Tx};
+use super::progress::Progress;
+
+/// Delivery bookkeeping is durable within this delay (see the module docs).
+pub(crate) const BOOKKEEPING_MAX_DELAY_MS: u64 = 200;
+
+/// At most this many pieces of work go into one commit, so one commit's latency stays bounded.
+const MAX_COMMIT_WORK: usize = 4096;
+
+/// After a failed background sync, try again after this long.
+const SYNC_RETRY: Duration = Duration::from_secs(1);
+
+/// The caller's side of a request.
+pub(crate) type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+/// One piece of work for the database, in the writer's order.
+pub(crate) enum Work {
+    /// A new message, journaled (then `reply` is `None`: the writer answered) or not.
+    Accept {
+        id: MessageId,
+        msg: NewMessage,
+        now_ms: u64,
+        reply: Option<Reply<MessageId>>,
+        /// Without a journal: the commit must be durable before `reply`.
+        durable: bool,
+        /// Without a journal, with `Interval`: durable within this many ms.
+        max_delay_ms: Option<u64>,
+        /// Woken once the message is visible in its queues.
+        wake: Vec<Arc<Notify>>,
+        /// Keeps the control id in the in-flight set until the message is visible.
+        in_flight: Option<in_flight::Guard>,
+    },
+    /// A delivery attempt.
+    Attempt {
+        channel: String,
+        destination: String,
+        id: MessageId,
+        attempt: Attempt,
+        next: NextStep,
+        now_ms: u64,
+        reply: Reply<()>,
+    },
+    /// A replay.
+    Replay {
+        id: MessageId,
+        destination: Option<String>,
+        now_ms: u64,
+        reply: Reply<()>,
+    },
+    /// A chunk of pruning.
+    Prune {
+        channel: String,
+        policy: PrunePolicy,
+        now_ms: u64,
+        limit: usize,
+        reply: Reply<(u64, bool)>,
+    },
+    /// Give free space back to the file system.
+    Reclaim { reply: Reply<bool> },
+    /// Make the database durable; then the journal segments up to `through` may go.
+    Checkpoint {
+        through: Option<u64>,
+        replies: Vec<Reply<()>>,
+    },
+}
+
+/// A success waiting for the commit before it may be reported.
+enum Done {
+    Id(Reply<MessageId>, MessageId),
+    Unit(Reply<()>),
+    Pruned(Reply<(u64, bool)>, (u64, bool)),
+}
+
+impl Done {
+    fn send(self, result: Result<(), StoreError>) {
+        // A caller that stopped waiting is not an error: the work is committed either way.
+        match self {
+            Done::Id(reply, id) => {
+                let _ = reply.send(result.map(|()| id));
+            }
+            Done::Unit(reply) => {
+                let _ = reply.send(result);
+            }
+            Done::Pruned(reply, value) => {
+                let _ = reply.send(result.map(|()| value));
+            }
+        }
+    }
+}
+
+/// The applier's state.
+pub(crate) struct Applier {
+    pub(crate) kv: Arc<dyn Kv>,
+    pub(crate) rx: Receiver<(u64, Vec<Work>)>,
+    pub(crate) counters: Counters,
+    /// Commits made (for tests and metrics: how well commits batch).
+    pub(crate) commits: Arc<AtomicU64>,
+    pub(crate) progress: Arc<Progress>,
+    /// The store directory, where journal segments are deleted; `None` without a journal.
+    pub(crate) journal_dir: Option<PathBuf>,
+    /// When the oldest non-durable commit must be made durable, if there is one.
+    pub(crate) durable_by: Option<Instant>,
+    /// A journaled message could not be applied: keep the journal, so the next open retries.
+    pub(crate) keep_journal: bool,
+}
+
+/// What one commit asks for beyond its changes.
+#[derive(Default)]
+struct Needs {
+    durable: bool,
+    delay_ms: Option<u64>,
+    checkpoints: Vec<(Option<u64>, Vec<Reply<()>>)>,
+    reclaims: Vec<Reply<bool>>,
+    wake: Vec<Arc<Notify>>,
+    in_flight: Vec<in_flight::Guard>,
+    journaled: bool,
+}
+
+fn min_delay(slot: &mut Option<u64>, ms: u64) {
+    *slot = Some(slot.map_or(ms, |d| d.min(ms)));
+}
+
+impl Applier {
+    /// Runs until the writer is gone, then makes everything durable and returns.
+    pub(crate) fn run(mut self) {
+        loop {
+            if self.durable_by.is_some_and(|d| d <= Instant::now()) {
+                let _ = self.sync_db();
+            }
+            let first = match self.durable_by {
+                Some(deadline) => {
+                    match self
+                        .rx
+                        .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                    {
+                        Ok(group) => group,
+                        Err(RecvTimeoutError::Timeout) => continue,
+                        Err(RecvTimeoutError::Disconnected) => break,
+                    }
+                }
+                None => match self.rx.recv() {
+                    Ok(group) => group,
+                    Err(_) => break,
+                },
+            };
+            let (mut last, mut work) = first;
+            while work.len() < MAX_COMMIT_WORK {
+                match self.rx.try_recv() {
+                    Ok((group, more)) => {
+                        last = group;
+                        work.extend(more);
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.apply(work, last);
+        }
+        if self.durable_by.is_some()
+            && let Err(error) = self.kv.sync()
+        {
+            tracing::error!(%error, "Store sync at shutdown failed.");
+        }
+    }
+
+    /// Makes the database durable.
+    fn sync_db(&mut self) -> Result<(), StoreError> {
+        match self.kv.sync() {
+            Ok(()) => {
+                self.durable_by = None;
+                Ok(())
+            }
+            Err(error) => {
+                tracing::error!(%error, "Store background sync failed; retrying.");
+                self.durable_by = Some(Instant::now() + SYNC_RETRY);
+                Err(error)
+            }
+        }
+    }
+
+    /// Applies `work` (every group up to `group`), then tells readers.
+    fn apply(&mut self, work: Vec<Work>, group: u64) {
+        // A prune scans the committed state, which does not show changes staged before it in
+        // the same commit: it starts a commit of its own.
+        let mut chunk = Vec::with_capacity(work.len());
+        for item in work {
+            if matches!(item, Work::Prune { .. }) && !chunk.is_empty() {
+                self.commit(std::mem::take(&mut chunk));
+            }
+            chunk.push(item);
+        }
+        self.commit(chunk);
+        self.progress.applied(group);
+    }
+
+    /// Applies `work` as one commit, then answers, wakes and checkpoints.
+    fn commit(&mut self, work: Vec<Work>) {
+        let kv = Arc::clone(&self.kv);
+        let snapshot = kv.snapshot();
+        if let Err(error) = &snapshot {
+            tracing::error!(%error, "Cannot read the store to apply its writes.");
+        }
+        let mut batch = Batch::default();
+        let mut counters = self.counters;
+        let mut done = Vec::with_capacity(work.len());
+        let mut needs = Needs::default();
+        for item in work {
+            let snapshot = match &snapshot {
+                Ok(snapshot) => snapshot.as_ref(),
+                Err(error) => {
+                    self.keep_journal |= fail(item, error.clone(), &mut needs);
+                    continue;
+                }
+            };
+            let mut tx = Tx::new(snapshot, &batch);
+            let mut next = counters;
+            match self.stage(&mut tx, &mut next, item, &mut needs) {
+                Some(Ok(success)) => {
+                    let staged: BTreeMap<_, _> = tx.into_staged();
+                    batch.changes.extend(staged);
+                    counters = next;
+                    if let Some(success) = success {
+                        done.push(success);
+                    }
+                }
+                // A failed request changed nothing; its caller was told.
+                Some(Err(())) | None => {}
+            }
+        }
+        // redb cannot compact while a read transaction is open.
+        drop(snapshot);
+        self.counters = counters;
+
+        let result = if batch.is_empty() {
+            Ok(())
+        } else {
+            let applied = self.kv.apply(batch, needs.durable);
+            if applied.is_ok() {
+                self.commits.fetch_add(1, Ordering::Relaxed);
+                if needs.durable {
+                    self.durable_by = None;
+                } else {
+                    let delay = needs.delay_ms.unwrap_or(BOOKKEEPING_MAX_DELAY_MS);
+                    let deadline = Instant::now() + Duration::from_millis(delay);
+                    self.durable_by = Some(self.durable_by.map_or(deadline, |d| d.min(deadline)));
+                }
+            }
+            applied
+        };
+        if let Err(error) = &result {
+            tracing::error!(%error, requests = done.len(), "Store commit failed.");
+            if needs.journaled {
+                tracing::error!(
+                    "Acknowledged messages are in the store journal but not in the database; they are applied at the next start."
+                );
+                self.keep_journal = true;
+            }
+        }
+        for success in done {
+            success.send(result.clone());
+        }
+        drop(needs.in_flight);
+        for wake in &needs.wake {
+            wake.notify_one();
+        }
+
+        for (through, replies) in needs.checkpoints {
+            self.checkpoint(through, replies);
+        }
+        if !needs.reclaims.is_empty() {
+            let reclaimed = self.kv.reclaim();
+            for reply in needs.reclaims {
+                let _ = reply.send(reclaimed.clone());
+            }
+        }
+    }
+
+    /// A durable commit (if anything is not durable yet), then the journal segments through
+    /// `through` are deleted.
+    fn checkpoint(&mut self, through: Option<u64>, replies: Vec<Reply<()>>) {
+        let synced = if self.durable_by.is_some() {
+            self.sync_db()
+        } else {
+            Ok(())
+        };
+        if synced.is_ok()
+            && !self.keep_journal
+            && let (Some(through), Some(dir)) = (through, &self.journal_dir)
+            && let Err(error) = journal::remove_segments(dir, through)
+        {
+            tracing::error!(%error, "Cannot delete an applied store journal segment.");
+        }
+        for reply in replies {
+            let _ = reply.send(synced.clone());
+        }
+    }
+
+    /// Stages one piece of work. `Some(Ok(done))`: merge its changes (and report `done` after
+    /// the commit); `Some(Err(()))`: it failed and its caller was told; `None`: nothing to
+    /// stage (it was noted in `needs`).
+    fn stage(
+        &mut self,
+        tx: &mut Tx<'_>,
+        next: &mut Counters,
+        item: Work,
+        needs: &mut Needs,
+    ) -> Option<Result<Option<Done>, ()>> {
+        let (result, on_error): (Result<Option<Done>, StoreError>, Option<Done>) = match item {
+            Work::Accept {
+                id,
+                msg,
+                now_ms,
+                reply,
+                durable,
+                max_delay_ms,
+                wake,
+                in_flight,
+            } => {
+                needs.in_flight.extend(in_flight);
+                match ops::accept(tx, next, id, msg, now_ms) {
+                    Ok(id) => {
+                        needs.wake.extend(wake);
+                        needs.durable |= durable;
+                        if let Some(ms) = max_delay_ms {
+                            min_delay(&mut needs.delay_ms, ms);
+                        }
+                        match reply {
+                            Some(reply) => (Ok(Some(Done::Id(reply, id))), None),
+                            None => {
+                                needs.journaled = true;
+                                (Ok(None), None)
+                            }
+                        }
+                    }
+                    Err(error) => {
+                        if reply.is_none() {
+                            tracing::error!(%error, id, "A journaled message cannot be applied to the database; it stays in the journal.");
+                            self.keep_journal = true;
+                        }
+                        (Err(error), reply.map(|r| Done::Id(r, id)))
+                    }
+                }
+            }
+            Work::Attempt {
+                channel,
+                destination,
+                id,
+                attempt,
+                next: step,
+                now_ms,
+                reply,
+            } => {
+                min_delay(&mut needs.delay_ms, BOOKKEEPING_MAX_DELAY_MS);
+                let result =
+                    ops::record_attempt(tx, &channel, &destination, id, &attempt, step, now_ms);
+                match result {
+                    Ok(()) => (Ok(Some(Done::Unit(reply))), None),
+                    Err(e) => (Err(e), Some(Done::Unit(reply))),
+                }
+            }
+            Work::Replay {
+                id,
+                destination,
+                now_ms,
+                reply,
+            } => {
+                min_delay(&mut needs.delay_ms, BOOKKEEPING_MAX_DELAY_MS);
+                match ops::replay(tx, next, id, destination.as_deref(), now_ms) {
+                    Ok(()) => (Ok(Some(Done::Unit(reply))), None),
+                    Err(e) => (Err(e), Some(Done::Unit(reply))),
+                }
+            }
+            Work::Prune {
+                channel,
+                policy,
+                now_ms,
+                limit,
+                reply,
+            } => {
+                min_delay(&mut needs.delay_ms, BOOKKEEPING_MAX_DELAY_MS);
+                match ops::prune_chunk(tx, &channel, &policy, now_ms, limit) {
+                    Ok(value) => (Ok(Some(Done::Pruned(reply, value))), None),
+                    Err(e) => (Err(e), Some(Done::Pruned(reply, (0, true)))),
+                }
+            }
+            Work::Reclaim { reply } => {
+                needs.reclaims.push(reply);
+                return None;
+            }
+            Work::Checkpoint { through, replies } => {
+                needs.checkpoints.push((through, replies));
+                return None;
+            }
+        };
+        match result {
+            Ok(done) => Some(Ok(done)),
+            Err(error) => {
+                if let Some(failed) = on_error {
+                    failed.send(Err(error));
+                }
+                Some(Err(()))
+            }
+        }
+    }
+}
+
+/// Answers work that could not even be attempted. True if it was a journaled accept (which
+/// the journal must then keep).
+fn fail(item: Work, error: StoreError, needs: &mut Needs) -> bool {
+    match item {
+        Work::Accept {
+            reply, in_flight, ..
+        } => {
+            needs.in_flight.extend(in_flight);
+            match reply {
+                Some(reply) => {
+                    let _ = reply.send(Err(error));
+                }
+                None => return true,
+            }
+        }
+        Work::Attempt { reply, .. } | Work::Replay { reply, .. } => {
+            let _ = reply.send(Err(error));
+        }
+        Work::Prune { reply, .. } => {
+            let _ = reply.send(Err(error));
+        }
+        Work::Reclaim { reply } => {
+            let _ = reply.send(Err(error));
+        }
+        Work::Checkpoint { replies, .. } => {
+            for reply in replies {
+                let _ = reply.send(Err(error.clone()));
+            }
+        }
+    }
+    false
+}

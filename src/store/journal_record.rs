@@ -1,0 +1,251 @@
+//! One record of the accept journal: how an accepted message is written to it and read back.
+//!
+//! Record layout: `u32 body length ‖ u32 CRC-32 of the body ‖ body`, all big-endian; the body
+//! is `u64 id ‖ u64 writer time ‖ u32 header length ‖ JSON header ‖ blobs`, each blob
+//! `u32 length ‖ bytes`: the raw message, then the transformed one (if any), then each
+//! destination payload that is not simply the raw or transformed bytes.
+
+use serde::{Deserialize, Serialize};
+
+use super::error::StoreError;
+use super::model::{MessageId, MessageMeta, MessageStatus, NewDelivery, NewMessage};
+use super::record::{PayloadSource, payload_sources};
+
+/// Bytes before the body: length and checksum.
+const FRAME_HEADER: usize = 8;
+
+/// The JSON part of a record: everything but the bulk bytes.
+#[derive(Serialize, Deserialize)]
+struct Header {
+    channel: String,
+    peer: String,
+    received_at_ms: u64,
+    meta: MessageMeta,
+    status: MessageStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    transformed: bool,
+    destinations: Vec<(String, PayloadSource)>,
+}
+
+/// One accept read back from the journal.
+pub(crate) struct Entry {
+    /// The id the writer gave it.
+    pub(crate) id: MessageId,
+    /// The writer's clock when it was accepted.
+    pub(crate) now_ms: u64,
+    /// The message as the pipeline handed it over.
+    pub(crate) msg: NewMessage,
+}
+
+/// Appends the record of accepting `msg` as `id` to `out`.
+pub(crate) fn encode_accept(
+    out: &mut Vec<u8>,
+    id: MessageId,
+    now_ms: u64,
+    msg: &NewMessage,
+) -> Result<(), StoreError> {
+    let sources = payload_sources(msg);
+    let header = Header {
+        channel: msg.channel.clone(),
+        peer: msg.peer.clone(),
+        received_at_ms: msg.received_at_ms,
+        meta: msg.meta.clone(),
+        status: msg.status,
+        error: msg.error.clone(),
+        transformed: msg.transformed.is_some(),
+        destinations: msg
+            .deliveries
+            .iter()
+            .zip(&sources)
+            .map(|(d, s)| (d.destination.clone(), *s))
+            .collect(),
+    };
+    let json = serde_json::to_vec(&header).map_err(|e| StoreError::corrupt("journal record", e))?;
+    let start = out.len();
+    out.extend_from_slice(&[0; FRAME_HEADER]);
+    out.extend_from_slice(&id.to_be_bytes());
+    out.extend_from_slice(&now_ms.to_be_bytes());
+    put_blob(out, &json)?;
+    put_blob(out, &msg.raw)?;
+    if let Some(transformed) = &msg.transformed {
+        put_blob(out, transformed)?;
+    }
+    for (delivery, source) in msg.deliveries.iter().zip(&sources) {
+        if *source == PayloadSource::Own {
+            put_blob(out, &delivery.payload)?;
+        }
+    }
+    let body = start + FRAME_HEADER;
+    let len = u32::try_from(out.len() - body).map_err(|_| too_big())?;
+    let crc = crc32(out.get(body..).unwrap_or_default());
+    if let Some(frame) = out.get_mut(start..body) {
+        frame[..4].copy_from_slice(&len.to_be_bytes());
+        frame[4..].copy_from_slice(&crc.to_be_bytes());
+    }
+    Ok(())
+}
+
+fn too_big() -> StoreError {
+    StoreError::Invalid("a message of 4 GiB or more cannot be stored".into())
+}
+
+fn put_blob(out: &mut Vec<u8>, bytes: &[u8]) -> Result<(), StoreError> {
+    let len = u32::try_from(bytes.len()).map_err(|_| too_big())?;
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(bytes);
+    Ok(())
+}
+
+/// Reads records from the front of `bytes` until the first one that is torn or fails its
+/// checksum. Returns them and the length of the good prefix.
+pub(crate) fn decode_all(bytes: &[u8]) -> (Vec<Entry>, usize) {
+    let mut entries = Vec::new();
+    let mut at = 0;
+    while let Some((entry, next)) = decode_one(bytes, at) {
+        entries.push(entry);
+        at = next;
+    }
+    (entries, at)
+}
+
+fn decode_one(bytes: &[u8], at: usize) -> Option<(Entry, usize)> {
+    let mut reader = Reader { bytes, at };
+    let len = reader.u32()? as usize;
+    let crc = reader.u32()?;
+    let body_start = reader.at;
+    let body = bytes.get(body_start..body_start.checked_add(len)?)?;
+    if crc32(body) != crc {
+        return None;
+    }
+    let mut body = Reader { bytes: body, at: 0 };
+    let id = body.u64()?;
+    let now_ms = body.u64()?;
+    let header: Header = serde_json::from_slice(body.blob()?).ok()?;
+    let raw = body.blob()?.to_vec();
+    let transformed = if header.transformed {
+        Some(body.blob()?.to_vec())
+    } else {
+        None
+    };
+    let mut deliveries = Vec::with_capacity(header.destinations.len());
+    for (destination, source) in header.destinations {
+        let payload = match source {
+            PayloadSource::Own => body.blob()?.to_vec(),
+            PayloadSource::Raw => raw.clone(),
+            PayloadSource::Transformed => transformed.clone()?,
+        };
+        deliveries.push(NewDelivery {
+            destination,
+            payload,
+        });
+    }
+    let msg = NewMessage {
+        channel: header.channel,
+        peer: header.peer,
+        received_at_ms: header.received_at_ms,
+        raw,
+        meta: header.meta,
+        status: header.status,
+        error: header.error,
+        transformed,
+        deliveries,
+    };
+    Some((Entry { id, now_ms, msg }, body_start + len))
+}
+
+/// A cursor over big-endian numbers and length-prefixed blobs; `None` when the bytes run out.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let slice = self.bytes.get(self.at..self.at.checked_add(n)?)?;
+        self.at += n;
+        Some(slice)
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_be_bytes(self.take(4)?.try_into().ok()?))
+    }
+
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_be_bytes(self.take(8)?.try_into().ok()?))
+    }
+
+    fn blob(&mut self) -> Option<&'a [u8]> {
+        let len = self.u32()? as usize;
+        self.take(len)
+    }
+}
+
+/// CRC-32 (IEEE 802.3, the zlib one). `crc32fast` uses the CPU's carry-less multiply: the
+/// table-driven loop this replaced took about a tenth of the engine's CPU under load.
+fn crc32(bytes: &[u8]) -> u32 {
+    crc32fast::hash(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(n: u8, transformed: bool) -> NewMessage {
+        let raw = vec![b'r', n];
+        let other = vec![b'o', n];
+        NewMessage {
+            channel: "ch".into(),
+            peer: "peer".into(),
+            received_at_ms: 7,
+            raw: raw.clone(),
+            meta: MessageMeta {
+                control_id: format!("C{n}"),
+                ..MessageMeta::default()
+            },
+            status: MessageStatus::Queued,
+            error: None,
+            transformed: transformed.then(|| vec![b't', n]),
+            deliveries: vec![
+                NewDelivery {
+                    destination: "same".into(),
+                    payload: raw,
+                },
+                NewDelivery {
+                    destination: "other".into(),
+                    payload: other,
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn crc32_matches_the_standard_check_value() {
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+    }
+
+    #[test]
+    fn records_round_trip_and_a_torn_tail_is_cut() {
+        let mut bytes = Vec::new();
+        encode_accept(&mut bytes, 1, 10, &msg(1, false)).unwrap();
+        encode_accept(&mut bytes, 2, 11, &msg(2, true)).unwrap();
+        let whole = bytes.len();
+        let (entries, good) = decode_all(&bytes);
+        assert_eq!(good, whole);
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[1].id, 2);
+        assert_eq!(entries[1].now_ms, 11);
+        assert_eq!(entries[0].msg, msg(1, false));
+        assert_eq!(entries[1].msg, msg(2, true));
+
+        encode_accept(&mut bytes, 3, 12, &msg(3, false)).unwrap();
+        for cut in whole..bytes.len() {
+            let (entries, good) = decode_all(&bytes[..cut]);
+            assert_eq!((entries.len(), good), (2, whole), "cut at {cut}");
+        }
+        // A flipped bit in the last record's body fails its checksum.
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        assert_eq!(decode_all(&bytes).1, whole);
+    }
+}

@@ -1,0 +1,188 @@
+//! Unit tests of the writer and applier pair over the in-memory backend (no journal).
+
+use std::sync::atomic::Ordering;
+use std::sync::mpsc;
+
+use tokio::sync::oneshot;
+
+use super::*;
+use crate::store::kv::mem::MemKv;
+use crate::store::model::{MessageMeta, MessageStatus, NewDelivery};
+
+fn msg(n: u32, destinations: &[&str]) -> NewMessage {
+    NewMessage {
+        channel: "ch".into(),
+        peer: "peer".into(),
+        received_at_ms: u64::from(n),
+        raw: format!("raw {n}").into_bytes(),
+        meta: MessageMeta::default(),
+        status: MessageStatus::Queued,
+        error: None,
+        transformed: None,
+        deliveries: destinations
+            .iter()
+            .map(|d| NewDelivery {
+                destination: (*d).into(),
+                payload: b"p".to_vec(),
+            })
+            .collect(),
+    }
+}
+
+/// Queues `requests` *before* the writer starts, so they form one group deterministically.
+fn run_group(
+    kv: &Arc<MemKv>,
+    requests: Vec<Request>,
+) -> (
+    mpsc::Sender<Request>,
+    std::thread::JoinHandle<()>,
+    Arc<AtomicU64>,
+) {
+    let (sender, receiver) = mpsc::channel();
+    for request in requests {
+        sender.send(request).unwrap();
+    }
+    let commits = Arc::new(AtomicU64::new(0));
+    let counters = Counters {
+        next_id: 1,
+        next_seq: 1,
+    };
+    let writer = Writer::new(
+        Arc::clone(kv) as Arc<dyn Kv>,
+        receiver,
+        counters,
+        Arc::clone(&commits),
+        None,
+        Arc::default(),
+    );
+    (sender, std::thread::spawn(move || writer.run()), commits)
+}
+
+fn accept(
+    n: u32,
+    destinations: &[&str],
+    durability: Durability,
+) -> (Request, oneshot::Receiver<Result<MessageId, StoreError>>) {
+    let (reply, answer) = oneshot::channel();
+    let request = Request::Accept {
+        msg: msg(n, destinations),
+        durability,
+        reply,
+        wake: Vec::new(),
+        in_flight: None,
+    };
+    (request, answer)
+}
+
+#[test]
+fn a_group_commits_once_and_a_bad_request_spoils_nothing() {
+    let kv = Arc::new(MemKv::default());
+    let (good1, answer1) = accept(1, &["a"], Durability::Sync);
+    let (bad, bad_answer) = accept(2, &["a", "a"], Durability::Sync);
+    let (good2, answer2) = accept(3, &["a"], Durability::Sync);
+    let (sender, handle, commits) = run_group(&kv, vec![good1, bad, good2]);
+    assert_eq!(answer1.blocking_recv().unwrap().unwrap(), 1);
+    assert!(matches!(
+        bad_answer.blocking_recv().unwrap(),
+        Err(StoreError::Invalid(_))
+    ));
+    // The failed request took no id.
+    assert_eq!(answer2.blocking_recv().unwrap().unwrap(), 2);
+    assert_eq!(commits.load(Ordering::SeqCst), 1);
+    assert_eq!(kv.durable_applies.load(Ordering::SeqCst), 1);
+    drop(sender);
+    handle.join().unwrap();
+}
+
+#[test]
+fn a_failed_commit_fails_every_waiter_and_its_ids_are_not_reused() {
+    let kv = Arc::new(MemKv::default());
+    kv.fail_commits.store(true, Ordering::SeqCst);
+    let (first, answer1) = accept(1, &[], Durability::Sync);
+    let (second, answer2) = accept(2, &[], Durability::Sync);
+    let (sender, handle, commits) = run_group(&kv, vec![first, second]);
+    assert!(matches!(
+        answer1.blocking_recv().unwrap(),
+        Err(StoreError::Backend { .. })
+    ));
+    assert!(matches!(
+        answer2.blocking_recv().unwrap(),
+        Err(StoreError::Backend { .. })
+    ));
+    assert_eq!(commits.load(Ordering::SeqCst), 0);
+
+    kv.fail_commits.store(false, Ordering::SeqCst);
+    let (third, answer3) = accept(3, &[], Durability::Sync);
+    sender.send(third).unwrap();
+    assert_eq!(
+        answer3.blocking_recv().unwrap().unwrap(),
+        3,
+        "ids 1 and 2 went to the failed commit"
+    );
+    drop(sender);
+    handle.join().unwrap();
+}
+
+#[test]
+fn interval_commits_are_synced_by_their_deadline_and_at_shutdown() {
+    let kv = Arc::new(MemKv::default());
+    let (request, answer) = accept(1, &[], Durability::Interval { max_delay_ms: 10 });
+    let (sender, handle, _) = run_group(&kv, vec![request]);
+    answer.blocking_recv().unwrap().unwrap();
+    assert_eq!(
+        kv.durable_applies.load(Ordering::SeqCst),
+        0,
+        "committed without a sync"
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while kv.syncs.load(Ordering::SeqCst) == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(
+        kv.syncs.load(Ordering::SeqCst),
+        1,
+        "synced after max_delay_ms"
+    );
+
+    let (request, answer) = accept(
+        2,
+        &[],
+        Durability::Interval {
+            max_delay_ms: 60_000,
+        },
+    );
+    sender.send(request).unwrap();
+    answer.blocking_recv().unwrap().unwrap();
+    drop(sender);
+    handle.join().unwrap();
+    assert_eq!(kv.syncs.load(Ordering::SeqCst), 2, "synced at shutdown");
+}
+
+#[test]
+fn flush_syncs_only_when_something_is_pending() {
+    let kv = Arc::new(MemKv::default());
+    let (reply, answer) = oneshot::channel();
+    let (sender, handle, _) = run_group(&kv, vec![Request::Flush { reply }]);
+    answer.blocking_recv().unwrap().unwrap();
+    assert_eq!(kv.syncs.load(Ordering::SeqCst), 0);
+    let (request, answer) = accept(
+        1,
+        &[],
+        Durability::Interval {
+            max_delay_ms: 60_000,
+        },
+    );
+    sender.send(request).unwrap();
+    answer.blocking_recv().unwrap().unwrap();
+    let (reply, answer) = oneshot::channel();
+    sender.send(Request::Flush { reply }).unwrap();
+    answer.blocking_recv().unwrap().unwrap();
+    assert_eq!(kv.syncs.load(Ordering::SeqCst), 1);
+    drop(sender);
+    handle.join().unwrap();
+    assert_eq!(
+        kv.syncs.load(Ordering::SeqCst),
+        1,
+        "nothing left to sync at shutdown"
+    );
+}
