@@ -5,8 +5,10 @@
 //! means durable**. [`Store::accept`] returns only after the message and its queue entries are
 //! on disk (fsync), and concurrent accepts share one write and one sync (group commit), so
 //! durability costs one disk sync per batch, not per message. The durability point is an
-//! append-only journal (`journal`); the database gets the same changes as a cheap non-durable
-//! commit and is made durable by a periodic checkpoint, and the journal is replayed at open.
+//! append-only, segmented journal (`journal`); a second thread puts the same changes into the
+//! database as cheap non-durable commits, a periodic checkpoint makes them durable and deletes
+//! the journal segments they cover, and the journal is replayed at open. Reads see everything
+//! acknowledged (they wait, briefly, for the database to catch up: `progress`).
 //!
 //! Layers, bottom up:
 //! - `kv`: a small ordered key-value seam (named tables, get, range scans both ways, atomic
@@ -15,8 +17,11 @@
 //! - `keys`: big-endian key encodings, so range scans walk queues and histories in order.
 //! - `record`: the stored records (JSON metadata; bulk bytes kept as separate raw values).
 //! - `ops`: the write operations, with every index and counter kept in the same batch.
-//! - `journal`: the checksummed accept log that an acknowledgement waits for.
-//! - `writer`: the writer thread, its group commit and checkpoints.
+//! - `journal` and `journal_record`: the checksummed accept log that an acknowledgement waits
+//!   for: its segment files, and the format of one record.
+//! - `writer`: the writer thread: numbering, the journal's group commit, answers.
+//! - `applier`: the applier thread: database commits, wake-ups, checkpoints.
+//! - `progress`: how far the database has caught up, for readers.
 //! - `handle` and `query`: the [`Store`] API, writes and reads.
 //! - `conflicts`: parked sync conflicts (both versions of a record) and their resolution.
 //! - `model`: the public types; no storage-crate type appears in this module's API, so a
