@@ -3,8 +3,8 @@
 //! rhai places no limit on operations, sizes or imports by default, and its default module
 //! resolver reads files, so an engine built anywhere else would be an open door. Here every
 //! limit is set, `eval` is disabled, imports resolve only `scripts/lib/` (and nothing at all
-//! without a [`ScriptEnv`]), `sleep` is replaced, output goes to `tracing`, and each run gets its
-//! own wall-clock deadline.
+//! without a [`ScriptEnv`](crate::script::ScriptEnv)), `sleep` is replaced, output goes to
+//! `tracing`, and each run gets its own wall-clock deadline.
 //!
 //! # The per-run deadline
 //! rhai calls `on_progress` once per operation with no context but the operation count. The

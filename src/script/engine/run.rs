@@ -111,7 +111,7 @@ impl ScriptEngine {
     }
 }
 
-/// [`run_on_script_thread`](crate::script::run_on_script_thread) for the engine's own calls: failures become a [`ScriptError`]
+/// [`run_on_script_thread`] for the engine's own calls: failures become a [`ScriptError`]
 /// naming the script, and a panic (a bug in rhai or here) does not cross into the caller.
 pub(super) fn on_script_thread<T: Send + 'static>(
     name: &str,
