@@ -874,6 +874,58 @@ async fn interval_durability(backend: Backend) {
     assert!(store.message(id).unwrap().is_some());
 }
 
+/// Accepts are answered from the journal and reach the database a moment later on another
+/// thread; the API must still show every acknowledged message at once, and a checkpoint must
+/// delete the journal segments the database holds.
+async fn acknowledged_is_visible_at_once(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), backend);
+    let mut tasks = Vec::new();
+    for task in 0..8u64 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            for n in 0..50u64 {
+                let number = task * 1_000 + n;
+                let id = store
+                    .accept(
+                        message(CHANNEL, number, number, &["ehr"]),
+                        Durability::Interval { max_delay_ms: 50 },
+                    )
+                    .await
+                    .unwrap();
+                let stored = store.message(id).unwrap();
+                assert!(
+                    stored.is_some(),
+                    "message {id} is visible once acknowledged"
+                );
+                assert!(
+                    !store.in_flight(CHANNEL, "no such control id"),
+                    "an unknown control id is never in flight"
+                );
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert_eq!(store.queue_stats(CHANNEL, "ehr").unwrap().depth, 400);
+    assert_eq!(store.channel_counts(CHANNEL).unwrap().total(), 400);
+    store.flush().await.unwrap();
+    let segments: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("journal-"))
+        .collect();
+    assert_eq!(
+        segments.len(),
+        1,
+        "after a checkpoint only the new, empty segment is left: {segments:?}"
+    );
+    drop(store);
+    let store = open(dir.path(), backend);
+    assert_eq!(store.channel_counts(CHANNEL).unwrap().total(), 400);
+}
+
 async fn group_commit(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path(), backend);
@@ -1298,6 +1350,10 @@ macro_rules! backend_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn interval_durability() {
                 super::interval_durability($backend).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn acknowledged_is_visible_at_once() {
+                super::acknowledged_is_visible_at_once($backend).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn group_commit() {

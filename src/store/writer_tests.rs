@@ -186,3 +186,52 @@ fn flush_syncs_only_when_something_is_pending() {
         "nothing left to sync at shutdown"
     );
 }
+
+#[test]
+fn a_woken_worker_finds_its_message_and_the_control_id_leaves_the_in_flight_set() {
+    use crate::store::kv::Table;
+    let kv = Arc::new(MemKv::default());
+    let (sender, handle, _) = run_group(&kv, Vec::new());
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let notified = {
+        let wake = Arc::clone(&wake);
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                tokio::time::timeout(Duration::from_secs(5), wake.notified())
+                    .await
+                    .is_ok()
+            })
+        })
+    };
+    let set = Arc::new(crate::store::in_flight::InFlight::default());
+    let (reply, answer) = oneshot::channel();
+    sender
+        .send(Request::Accept {
+            msg: msg(1, &["a"]),
+            durability: Durability::Sync,
+            reply,
+            wake: vec![Arc::clone(&wake)],
+            in_flight: set.enter("ch", "C1"),
+        })
+        .unwrap();
+    let id = answer.blocking_recv().unwrap().unwrap();
+    assert!(
+        notified.join().unwrap(),
+        "the destination's worker was woken"
+    );
+    let snapshot = kv.snapshot().unwrap();
+    assert!(
+        snapshot
+            .get(Table::Messages, &crate::store::keys::message(id))
+            .unwrap()
+            .is_some(),
+        "the message is in the database when its worker wakes"
+    );
+    assert!(!set.contains("ch", "C1"), "released once applied");
+    drop(sender);
+    handle.join().unwrap();
+}
