@@ -118,17 +118,13 @@ impl DeliveryWorker {
     }
 
     async fn deliver(&mut self, delivery: Delivery, meters: &Meters) {
-        let message = self.store.message_now(delivery.message_id).ok().flatten();
-        let (message_type, trigger, received_ms) = message
-            .as_ref()
-            .map(|m| {
-                (
-                    m.meta.message_type.clone(),
-                    m.meta.trigger.clone(),
-                    m.received_at_ms,
-                )
-            })
+        let (meta, received_ms) = self
+            .store
+            .message_meta_now(delivery.message_id)
+            .ok()
+            .flatten()
             .unwrap_or_default();
+        let (message_type, trigger) = (meta.message_type, meta.trigger);
         let input = DeliveryInput {
             payload: &delivery.payload,
             message_id: delivery.message_id,

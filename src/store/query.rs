@@ -18,8 +18,8 @@ use super::handle::Store;
 use super::keys;
 use super::kv::{KeyRange, Snapshot, Table};
 use super::model::{
-    ChannelCounts, Delivery, MessageFilter, MessageId, MessageStatus, MessageSummary, QueueStats,
-    StoredDelivery, StoredMessage,
+    ChannelCounts, Delivery, MessageFilter, MessageId, MessageMeta, MessageStatus, MessageSummary,
+    QueueStats, StoredDelivery, StoredMessage,
 };
 use super::record::{self, MessageRecord, PayloadSource, QueueEntry};
 
@@ -110,12 +110,6 @@ impl Store {
     /// `None` when there is no such message (never stored, or pruned).
     pub fn message(&self, id: MessageId) -> Result<Option<StoredMessage>, StoreError> {
         self.inner.progress.catch_up();
-        self.message_now(id)
-    }
-
-    /// [`Store::message`] without waiting for the database to catch up with the journal: for the
-    /// delivery workers, which are woken only once their messages are in it.
-    pub(crate) fn message_now(&self, id: MessageId) -> Result<Option<StoredMessage>, StoreError> {
         let snapshot = self.inner.kv.snapshot()?;
         let snapshot = snapshot.as_ref();
         let Some(record) = read_record(snapshot, id)? else {
@@ -170,6 +164,17 @@ impl Store {
             transformed,
             destinations,
         }))
+    }
+
+    /// A message's metadata and received time, from its record alone (no content, no
+    /// attempts), without waiting for the database to catch up: what a delivery worker needs to
+    /// name a message to its destination (file name templates, FHIR conversion).
+    pub(crate) fn message_meta_now(
+        &self,
+        id: MessageId,
+    ) -> Result<Option<(MessageMeta, u64)>, StoreError> {
+        let snapshot = self.inner.kv.snapshot()?;
+        Ok(read_record(snapshot.as_ref(), id)?.map(|r| (r.meta, r.received_at_ms)))
     }
 
     /// Messages matching `filter`, newest first, at most `filter.limit` (default 100).
