@@ -56,7 +56,8 @@ pub(crate) enum Work {
     /// A new message, journaled (then `reply` is `None`: the writer answered) or not.
     Accept {
         id: MessageId,
-        msg: NewMessage,
+        /// Boxed: the other work is a fraction of its size.
+        msg: Box<NewMessage>,
         now_ms: u64,
         reply: Option<Reply<MessageId>>,
         /// Without a journal: the commit must be durable before `reply`.
@@ -269,17 +270,15 @@ impl Applier {
             };
             let mut tx = Tx::new(snapshot, &batch);
             let mut next = counters;
-            match self.stage(&mut tx, &mut next, item, &mut needs) {
-                Some(Ok(success)) => {
-                    let staged: BTreeMap<_, _> = tx.into_staged();
-                    batch.changes.extend(staged);
-                    counters = next;
-                    if let Some(success) = success {
-                        done.push(success);
-                    }
+            // A failed request changed nothing (its caller was told); neither did work that
+            // was only noted in `needs`.
+            if let Some(Ok(success)) = self.stage(&mut tx, &mut next, item, &mut needs) {
+                let staged: BTreeMap<_, _> = tx.into_staged();
+                batch.changes.extend(staged);
+                counters = next;
+                if let Some(success) = success {
+                    done.push(success);
                 }
-                // A failed request changed nothing; its caller was told.
-                Some(Err(())) | None => {}
             }
         }
         // redb cannot compact while a read transaction is open.
@@ -372,7 +371,7 @@ impl Applier {
                 in_flight,
             } => {
                 needs.in_flight.extend(in_flight);
-                match ops::accept(tx, next, id, msg, now_ms) {
+                match ops::accept(tx, next, id, *msg, now_ms) {
                     Ok(id) => {
                         needs.wake.extend(wake);
                         needs.durable |= durable;

@@ -196,7 +196,7 @@ impl Store {
         let sent = match self.inner.sender.as_ref() {
             Some(sender) => sender
                 .send(Request::Accept {
-                    msg,
+                    msg: Box::new(msg),
                     durability,
                     reply,
                     wake,

@@ -68,7 +68,8 @@ const SYNC_RETRY: Duration = Duration::from_secs(1);
 pub(crate) enum Request {
     /// Store a new message.
     Accept {
-        msg: NewMessage,
+        /// Boxed: the other requests are a fraction of its size.
+        msg: Box<NewMessage>,
         durability: Durability,
         reply: Reply<MessageId>,
         /// Woken once the message is in its queues.

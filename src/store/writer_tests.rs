@@ -65,7 +65,7 @@ fn accept(
 ) -> (Request, oneshot::Receiver<Result<MessageId, StoreError>>) {
     let (reply, answer) = oneshot::channel();
     let request = Request::Accept {
-        msg: msg(n, destinations),
+        msg: Box::new(msg(n, destinations)),
         durability,
         reply,
         wake: Vec::new(),
@@ -211,7 +211,7 @@ fn a_woken_worker_finds_its_message_and_the_control_id_leaves_the_in_flight_set(
     let (reply, answer) = oneshot::channel();
     sender
         .send(Request::Accept {
-            msg: msg(1, &["a"]),
+            msg: Box::new(msg(1, &["a"])),
             durability: Durability::Sync,
             reply,
             wake: vec![Arc::clone(&wake)],
