@@ -19,6 +19,8 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 pub(crate) use super::journal_record::{Entry, decode_all, encode_accept};
 
@@ -78,8 +80,8 @@ pub(crate) struct Journal {
     number: u64,
     /// Bytes of whole records in the segment.
     len: u64,
-    /// Whether something was appended since the last sync.
-    unsynced: bool,
+    /// Bytes of the segment known to be durable (a background sync may advance it).
+    synced: Arc<AtomicU64>,
 }
 
 impl Journal {
@@ -123,7 +125,7 @@ impl Journal {
             path,
             number,
             len: 0,
-            unsynced: false,
+            synced: Arc::default(),
         })
     }
 
@@ -137,9 +139,19 @@ impl Journal {
         self.len
     }
 
-    /// Whether something was appended since the last sync.
+    /// Whether something was appended that is not known to be durable.
     pub(crate) fn unsynced(&self) -> bool {
-        self.unsynced
+        self.synced.load(Ordering::SeqCst) < self.len
+    }
+
+    /// What a background sync of the current segment needs: a second handle on the file, the
+    /// length it will cover, and where to record that it did.
+    pub(crate) fn sync_job(&self) -> Result<(File, u64, Arc<AtomicU64>), StoreError> {
+        let file = self
+            .file
+            .try_clone()
+            .map_err(|e| StoreError::io(&self.path, e))?;
+        Ok((file, self.len, Arc::clone(&self.synced)))
     }
 
     /// Appends whole records with one `write`. On failure the segment is cut back to where it
@@ -151,7 +163,6 @@ impl Journal {
         match self.file.write_all(records) {
             Ok(()) => {
                 self.len += records.len() as u64;
-                self.unsynced = true;
                 Ok(())
             }
             Err(error) => {
@@ -165,13 +176,13 @@ impl Journal {
 
     /// Makes every appended record durable (`fdatasync`).
     pub(crate) fn sync(&mut self) -> Result<(), StoreError> {
-        if !self.unsynced {
+        if !self.unsynced() {
             return Ok(());
         }
         self.file
             .sync_data()
             .map_err(|e| StoreError::io(&self.path, e))?;
-        self.unsynced = false;
+        self.synced.fetch_max(self.len, Ordering::SeqCst);
         Ok(())
     }
 
@@ -188,6 +199,7 @@ impl Journal {
         self.path = path;
         self.number = number;
         self.len = 0;
+        self.synced = Arc::default();
         Ok(closed)
     }
 }

@@ -38,6 +38,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::Notify;
 
 use super::applier::{Applier, Reply, Work};
+use super::background_sync::BackgroundSync;
 use super::error::StoreError;
 use super::in_flight;
 use super::journal::{self, Journal};
@@ -146,6 +147,8 @@ pub(crate) struct Writer {
     progress: Arc<Progress>,
     /// The applier, started by [`Writer::run`].
     applier: Option<Applier>,
+    /// Syncs the journal for `interval` accepts, so the writer need not wait for them.
+    syncer: Option<BackgroundSync>,
 }
 
 /// A group's accepts after the journal, waiting for their answer.
@@ -183,6 +186,7 @@ impl Writer {
             rotate_by: None,
             progress,
             applier: Some(applier),
+            syncer: None,
         }
     }
 
@@ -212,6 +216,14 @@ impl Writer {
             }
             None => return,
         };
+        if self.journal.is_some() {
+            match BackgroundSync::start("ihub-store-jsync") {
+                Ok(syncer) => self.syncer = Some(syncer),
+                Err(error) => {
+                    tracing::warn!(%error, "No background journal sync; the writer syncs itself.")
+                }
+            }
+        }
         self.serve(&to_applier);
         // Shutdown: the journal is synced, then the applier checkpoints everything and the
         // current segment goes too.
@@ -236,7 +248,7 @@ impl Writer {
             // postpone them.
             let now = Instant::now();
             if self.journal_sync_by.is_some_and(|d| d <= now) {
-                self.sync_journal();
+                self.sync_journal_in_background();
             }
             if self.rotate_by.is_some_and(|d| d <= now) {
                 let checkpoint = self.rotate();
@@ -303,6 +315,21 @@ impl Writer {
                 tracing::error!(%error, "Store journal sync failed; retrying.");
                 self.journal_sync_by = Some(Instant::now() + SYNC_RETRY);
             }
+        }
+    }
+
+    /// Hands the due journal sync to the helper thread (or syncs here without one).
+    fn sync_journal_in_background(&mut self) {
+        let (Some(journal), Some(syncer)) = (self.journal.as_ref(), self.syncer.as_ref()) else {
+            self.sync_journal();
+            return;
+        };
+        match journal.sync_job() {
+            Ok((file, len, progress)) => {
+                syncer.sync(file, len, Some(progress));
+                self.journal_sync_by = None;
+            }
+            Err(_) => self.sync_journal(),
         }
     }
 
