@@ -26,7 +26,6 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, oneshot};
 
-use super::background_sync::BackgroundSync;
 use super::error::StoreError;
 use super::in_flight;
 use super::journal;
@@ -45,10 +44,6 @@ const MAX_COMMIT_WORK: usize = 4096;
 /// nobody waits for): at low rates, several messages share a commit; readers and delivery
 /// workers see a message this much later at most.
 const COALESCE: Duration = Duration::from_millis(2);
-
-/// While commits come in, the database file's dirty pages are written back this often, on a
-/// helper thread, so a checkpoint's durable commit has little left to write.
-const WRITEBACK_EVERY: Duration = Duration::from_millis(100);
 
 /// After a failed background sync, try again after this long.
 const SYNC_RETRY: Duration = Duration::from_secs(1);
@@ -155,36 +150,6 @@ pub(crate) struct Applier {
     pub(crate) keep_journal: bool,
 }
 
-/// Writes the database file back ahead of checkpoints (see `background_sync.rs`).
-struct Writeback {
-    file: std::fs::File,
-    syncer: BackgroundSync,
-    last: Instant,
-}
-
-impl Writeback {
-    fn start(kv: &dyn Kv) -> Option<Writeback> {
-        let file = kv.writeback_file()?;
-        let syncer = BackgroundSync::start("ihub-store-wback").ok()?;
-        Some(Writeback {
-            file,
-            syncer,
-            last: Instant::now(),
-        })
-    }
-
-    /// After a non-durable commit: start a writeback if the last one is old and done.
-    fn after_commit(&mut self) {
-        if self.last.elapsed() < WRITEBACK_EVERY || self.syncer.busy() {
-            return;
-        }
-        if let Ok(file) = self.file.try_clone() {
-            self.syncer.sync(file, 0, None);
-            self.last = Instant::now();
-        }
-    }
-}
-
 /// What one commit asks for beyond its changes.
 #[derive(Default)]
 struct Needs {
@@ -204,7 +169,6 @@ fn min_delay(slot: &mut Option<u64>, ms: u64) {
 impl Applier {
     /// Runs until the writer is gone, then makes everything durable and returns.
     pub(crate) fn run(mut self) {
-        let mut writeback = Writeback::start(self.kv.as_ref());
         loop {
             if self.durable_by.is_some_and(|d| d <= Instant::now()) {
                 let _ = self.sync_db();
@@ -247,9 +211,6 @@ impl Applier {
                 }
             }
             self.apply(work, last);
-            if let Some(writeback) = writeback.as_mut() {
-                writeback.after_commit();
-            }
         }
         if self.durable_by.is_some()
             && let Err(error) = self.kv.sync()

@@ -1,19 +1,16 @@
 //! `fdatasync` on a helper thread, for syncs that nobody has to wait for.
 //!
-//! Why: two syncs used to stall the store's threads. With `durability = "interval"` the writer
-//! synced the journal every `max_delay_ms` itself (2–7 ms each, during which no accept was
-//! answered), and a checkpoint's durable database commit had to write back everything the
-//! non-durable commits of the last seconds left in the page cache (20–35 ms, during which the
-//! applier applied nothing). Here a helper thread does the first, and writes back the
-//! database file ahead of the checkpoint for the second, so the checkpoint's own sync finds
-//! little left to do.
+//! Why: with `durability = "interval"` the writer synced the journal every `max_delay_ms`
+//! itself (2–7 ms each, during which no accept was answered). Now a helper thread does it.
+//! (Writing the database file back ahead of checkpoints the same way was tried and dropped: its
+//! extra disk traffic slowed the journal syncs that `sync` accepts wait for.)
 //!
 //! Syncing a file through a second descriptor is safe whatever else writes to it: it only makes
 //! dirty pages durable sooner, which the kernel's own writeback may do at any moment anyway.
 
 use std::fs::File;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::thread::JoinHandle;
 
@@ -28,24 +25,19 @@ struct Job {
 pub(crate) struct BackgroundSync {
     jobs: Option<Sender<Job>>,
     thread: Option<JoinHandle<()>>,
-    /// A sync is queued or running (so a periodic requester does not pile them up).
-    busy: Arc<AtomicBool>,
 }
 
 impl BackgroundSync {
     /// Starts the helper thread, named `name`.
     pub(crate) fn start(name: &str) -> std::io::Result<BackgroundSync> {
         let (jobs, queue) = mpsc::channel::<Job>();
-        let busy = Arc::new(AtomicBool::new(false));
         let thread = {
-            let busy = Arc::clone(&busy);
             std::thread::Builder::new()
                 .name(name.into())
                 .spawn(move || {
                     while let Ok(job) = queue.recv() {
                         let done = job.progress.as_ref().map(|p| p.load(Ordering::SeqCst));
                         if done.is_some_and(|done| done >= job.len) {
-                            busy.store(false, Ordering::SeqCst);
                             continue;
                         }
                         match job.file.sync_data() {
@@ -58,37 +50,26 @@ impl BackgroundSync {
                                 tracing::error!(%error, "A background store sync failed; the next foreground sync retries it.")
                             }
                         }
-                        busy.store(false, Ordering::SeqCst);
                     }
                 })?
         };
         Ok(BackgroundSync {
             jobs: Some(jobs),
             thread: Some(thread),
-            busy,
         })
     }
 
     /// Queues a sync of `file`; when `progress` is given, it records that the first `len`
     /// bytes are durable once the sync succeeded.
     pub(crate) fn sync(&self, file: File, len: u64, progress: Option<Arc<AtomicU64>>) {
-        self.busy.store(true, Ordering::SeqCst);
-        if let Some(jobs) = &self.jobs
-            && jobs
-                .send(Job {
-                    file,
-                    len,
-                    progress,
-                })
-                .is_err()
-        {
-            self.busy.store(false, Ordering::SeqCst);
+        if let Some(jobs) = &self.jobs {
+            // A gone thread (it panicked, which is logged) leaves the sync to the foreground.
+            let _ = jobs.send(Job {
+                file,
+                len,
+                progress,
+            });
         }
-    }
-
-    /// Whether a sync is queued or running.
-    pub(crate) fn busy(&self) -> bool {
-        self.busy.load(Ordering::SeqCst)
     }
 }
 

@@ -155,12 +155,6 @@ pub(crate) trait Kv: Send + Sync {
     /// Gives free space back to the file system, if the backend can and it is worth it now.
     /// Returns whether anything was reclaimed. The caller holds off other writes meanwhile.
     fn reclaim(&self) -> Result<bool, StoreError>;
-
-    /// A handle on the backend's data file for writing its dirty pages back ahead of a durable
-    /// commit (`background_sync.rs`), when it has one such file; `None` otherwise.
-    fn writeback_file(&self) -> Option<std::fs::File> {
-        None
-    }
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@
 //! - `writer`: the writer thread: numbering, the journal's group commit, answers.
 //! - `applier`: the applier thread: database commits, wake-ups, checkpoints.
 //! - `progress`: how far the database has caught up, for readers.
-//! - `background_sync`: syncs nobody waits for (interval journal syncs, database writeback).
+//! - `background_sync`: journal syncs nobody waits for (`interval` accepts).
 //! - `handle` and `query`: the [`Store`] API, writes and reads.
 //! - `conflicts`: parked sync conflicts (both versions of a record) and their resolution.
 //! - `model`: the public types; no storage-crate type appears in this module's API, so a

@@ -203,10 +203,6 @@ impl Kv for RedbKv {
         self.apply(Batch::default(), true)
     }
 
-    fn writeback_file(&self) -> Option<fs::File> {
-        fs::File::open(&self.path).ok()
-    }
-
     fn reclaim(&self) -> Result<bool, StoreError> {
         let mut db = self.db.write().map_err(|_| Self::poisoned())?;
         let free = {
