@@ -1,0 +1,171 @@
+//! The answering half of the pipeline: the ACK (or NAK) for a stored message, for input that
+//! is no readable message, and for a message the store could not make durable; the ACK codes
+//! of the channel's acknowledgment mode.
+
+use bytes::Bytes;
+
+use crate::channel::AckMode;
+use crate::hl7::{self, Ack, AckCode, ErrorCode, Message, MessageBuf, Severity};
+use crate::store::{self, MessageMeta, MessageStatus};
+
+use super::{Disposition, Pipeline};
+
+impl Pipeline {
+    /// Input that is not a readable message: stored as ERROR, answered AE or AR.
+    pub(super) async fn unreadable(
+        &self,
+        raw: Vec<u8>,
+        peer: &str,
+        received_at_ms: u64,
+        error: &hl7::ParseError,
+    ) -> Disposition {
+        metrics::counter!(crate::metrics::ERRORS, "channel" => self.channel.clone(), "stage" => "receiving", "error_type" => "parse").increment(1);
+        let nak = hl7::build_nak(&raw, error);
+        let code = nak
+            .get("MSA-1")
+            .ok()
+            .and_then(|v| v.text().parse::<AckCode>().ok())
+            .unwrap_or(AckCode::AR);
+        let meta = MessageMeta {
+            message_type: String::new(),
+            trigger: String::new(),
+            control_id: nak
+                .get("MSA-2")
+                .map(|v| v.text().into_owned())
+                .unwrap_or_default(),
+            patient_id: String::new(),
+        };
+        let stored = self
+            .record(
+                raw,
+                peer,
+                received_at_ms,
+                meta,
+                MessageStatus::Error,
+                Some(error.to_string()),
+                None,
+                Vec::new(),
+            )
+            .await;
+        let code = if self.ack_mode == AckMode::Enhanced {
+            enhanced(code)
+        } else {
+            code
+        };
+        match stored {
+            Ok(id) => {
+                self.count_ack(code);
+                Disposition {
+                    ack: Some(Bytes::from(nak_with_code(&nak, code))),
+                    code,
+                    message_id: Some(id),
+                    status: MessageStatus::Error,
+                }
+            }
+            Err(store_error) => self.store_failed(store_error, None),
+        }
+    }
+
+    /// Builds the ACK once the message is stored (or the NAK if storing failed).
+    pub(super) async fn answer(
+        &self,
+        buf: &MessageBuf,
+        stored: Result<store::MessageId, store::StoreError>,
+        code: AckCode,
+        status: MessageStatus,
+        text: Option<String>,
+    ) -> Disposition {
+        let original = buf.as_message();
+        let id = match stored {
+            Ok(id) => id,
+            Err(error) => return self.store_failed(error, Some(&original)),
+        };
+        let mut ack = Ack::new(code);
+        if let Some(text) = text {
+            ack = if code.is_accept() {
+                ack.with_text(text)
+            } else {
+                ack.with_text(text.clone()).with_error(
+                    ErrorCode::ApplicationInternalError,
+                    Severity::Error,
+                    text,
+                )
+            };
+        }
+        self.count_ack(code);
+        let bytes = ack
+            .wanted(&original)
+            .then(|| Bytes::from(hl7::build_ack(&original, &ack).into_bytes()));
+        Disposition {
+            ack: bytes,
+            code,
+            message_id: Some(id),
+            status,
+        }
+    }
+
+    /// The store could not make the message durable: the sender must send it again, so the
+    /// answer is a NAK (AE/CE: "try again"), never an accept.
+    pub(super) fn store_failed(
+        &self,
+        error: store::StoreError,
+        original: Option<&Message<'_>>,
+    ) -> Disposition {
+        tracing::error!(channel = %self.channel, %error, "Could not store a message; answering with an error so the sender retries.");
+        metrics::counter!(crate::metrics::ERRORS, "channel" => self.channel.clone(), "stage" => "receiving", "error_type" => "store").increment(1);
+        let code = self.error_code();
+        let ack = Ack::new(code).with_error(
+            ErrorCode::ApplicationInternalError,
+            Severity::Error,
+            "the message could not be stored; send it again",
+        );
+        let bytes = original.map(|m| Bytes::from(hl7::build_ack(m, &ack).into_bytes()));
+        self.count_ack(code);
+        Disposition {
+            ack: bytes,
+            code,
+            message_id: None,
+            status: MessageStatus::Error,
+        }
+    }
+
+    pub(super) fn accept_code(&self) -> AckCode {
+        match self.ack_mode {
+            AckMode::Original => AckCode::AA,
+            AckMode::Enhanced => AckCode::CA,
+        }
+    }
+
+    pub(super) fn error_code(&self) -> AckCode {
+        match self.ack_mode {
+            AckMode::Original => AckCode::AE,
+            AckMode::Enhanced => AckCode::CE,
+        }
+    }
+
+    pub(super) fn reject_code(&self) -> AckCode {
+        match self.ack_mode {
+            AckMode::Original => AckCode::AR,
+            AckMode::Enhanced => AckCode::CR,
+        }
+    }
+
+    pub(super) fn count_ack(&self, code: AckCode) {
+        metrics::counter!(crate::metrics::ACKS_SENT, "channel" => self.channel.clone(), "code" => code.as_str()).increment(1);
+    }
+}
+
+fn enhanced(code: AckCode) -> AckCode {
+    match code {
+        AckCode::AA => AckCode::CA,
+        AckCode::AE => AckCode::CE,
+        AckCode::AR => AckCode::CR,
+        other => other,
+    }
+}
+
+fn nak_with_code(nak: &MessageBuf, code: AckCode) -> Vec<u8> {
+    let mut nak = nak.clone();
+    let _ = nak.set("MSA-1", code.as_str());
+    nak.into_bytes()
+}
