@@ -24,15 +24,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::Notify;
 
 use super::error::StoreError;
 use super::in_flight;
 use super::journal;
 use super::kv::{Batch, Kv};
-use super::model::{Attempt, MessageId, NewMessage, NextStep, PrunePolicy};
+use super::model::MessageId;
 use super::ops::{self, Counters, Tx};
 use super::progress::Progress;
+use super::work::{Bookkeeping, Reply, Work};
 
 /// Delivery bookkeeping is durable within this delay (see the module docs).
 pub(crate) const BOOKKEEPING_MAX_DELAY_MS: u64 = 200;
@@ -47,68 +48,6 @@ const COALESCE: Duration = Duration::from_millis(2);
 
 /// After a failed background sync, try again after this long.
 const SYNC_RETRY: Duration = Duration::from_secs(1);
-
-/// The caller's side of a request.
-pub(crate) type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
-
-/// One piece of work for the database, in the writer's order.
-pub(crate) enum Work {
-    /// A new message, journaled (then `reply` is `None`: the writer answered) or not.
-    Accept {
-        id: MessageId,
-        /// Boxed: the other work is a fraction of its size.
-        msg: Box<NewMessage>,
-        now_ms: u64,
-        reply: Option<Reply<MessageId>>,
-        /// Without a journal: the commit must be durable before `reply`.
-        durable: bool,
-        /// Without a journal, with `Interval`: durable within this many ms.
-        max_delay_ms: Option<u64>,
-        /// Woken once the message is visible in its queues.
-        wake: Vec<Arc<Notify>>,
-        /// Keeps the control id in the in-flight set until the message is visible.
-        in_flight: Option<in_flight::Guard>,
-    },
-    /// A delivery attempt.
-    Attempt {
-        channel: String,
-        destination: String,
-        id: MessageId,
-        attempt: Attempt,
-        next: NextStep,
-        now_ms: u64,
-        reply: Reply<()>,
-    },
-    /// A replay.
-    Replay {
-        id: MessageId,
-        destination: Option<String>,
-        now_ms: u64,
-        reply: Reply<()>,
-    },
-    /// A chunk of pruning.
-    Prune {
-        channel: String,
-        policy: PrunePolicy,
-        now_ms: u64,
-        limit: usize,
-        reply: Reply<(u64, bool)>,
-    },
-    /// Give free space back to the file system.
-    Reclaim { reply: Reply<bool> },
-    /// Make the database durable; then the journal segments up to `through` may go.
-    Checkpoint {
-        through: Option<u64>,
-        replies: Vec<Reply<()>>,
-    },
-}
-
-impl Work {
-    /// A journaled accept: its sender was answered already, and nobody waits for this work.
-    fn is_unawaited(&self) -> bool {
-        matches!(self, Work::Accept { reply: None, .. })
-    }
-}
 
 /// A success waiting for the commit before it may be reported.
 enum Done {
@@ -240,7 +179,14 @@ impl Applier {
         // the same commit: it starts a commit of its own.
         let mut chunk = Vec::with_capacity(work.len());
         for item in work {
-            if matches!(item, Work::Prune { .. }) && !chunk.is_empty() {
+            let prune = matches!(
+                item,
+                Work::Bookkeeping {
+                    item: Bookkeeping::Prune { .. },
+                    ..
+                }
+            );
+            if prune && !chunk.is_empty() {
                 self.commit(std::mem::take(&mut chunk));
             }
             chunk.push(item);
@@ -395,51 +341,53 @@ impl Applier {
                     }
                 }
             }
-            Work::Attempt {
-                channel,
-                destination,
-                id,
-                attempt,
-                next: step,
-                now_ms,
-                reply,
-            } => {
-                min_delay(&mut needs.delay_ms, BOOKKEEPING_MAX_DELAY_MS);
-                let result =
-                    ops::record_attempt(tx, &channel, &destination, id, &attempt, step, now_ms);
-                match result {
-                    Ok(()) => (Ok(Some(Done::Unit(reply))), None),
-                    Err(e) => (Err(e), Some(Done::Unit(reply))),
+            Work::Bookkeeping { item, now_ms } => {
+                if !matches!(item, Bookkeeping::Reclaim { .. }) {
+                    min_delay(&mut needs.delay_ms, BOOKKEEPING_MAX_DELAY_MS);
                 }
-            }
-            Work::Replay {
-                id,
-                destination,
-                now_ms,
-                reply,
-            } => {
-                min_delay(&mut needs.delay_ms, BOOKKEEPING_MAX_DELAY_MS);
-                match ops::replay(tx, next, id, destination.as_deref(), now_ms) {
-                    Ok(()) => (Ok(Some(Done::Unit(reply))), None),
-                    Err(e) => (Err(e), Some(Done::Unit(reply))),
+                match item {
+                    Bookkeeping::Attempt {
+                        channel,
+                        destination,
+                        id,
+                        attempt,
+                        next: step,
+                        reply,
+                    } => match ops::record_attempt(
+                        tx,
+                        &channel,
+                        &destination,
+                        id,
+                        &attempt,
+                        step,
+                        now_ms,
+                    ) {
+                        Ok(()) => (Ok(Some(Done::Unit(reply))), None),
+                        Err(e) => (Err(e), Some(Done::Unit(reply))),
+                    },
+                    Bookkeeping::Replay {
+                        id,
+                        destination,
+                        reply,
+                    } => match ops::replay(tx, next, id, destination.as_deref(), now_ms) {
+                        Ok(()) => (Ok(Some(Done::Unit(reply))), None),
+                        Err(e) => (Err(e), Some(Done::Unit(reply))),
+                    },
+                    Bookkeeping::Prune {
+                        channel,
+                        policy,
+                        now_ms,
+                        limit,
+                        reply,
+                    } => match ops::prune_chunk(tx, &channel, &policy, now_ms, limit) {
+                        Ok(value) => (Ok(Some(Done::Pruned(reply, value))), None),
+                        Err(e) => (Err(e), Some(Done::Pruned(reply, (0, true)))),
+                    },
+                    Bookkeeping::Reclaim { reply } => {
+                        needs.reclaims.push(reply);
+                        return None;
+                    }
                 }
-            }
-            Work::Prune {
-                channel,
-                policy,
-                now_ms,
-                limit,
-                reply,
-            } => {
-                min_delay(&mut needs.delay_ms, BOOKKEEPING_MAX_DELAY_MS);
-                match ops::prune_chunk(tx, &channel, &policy, now_ms, limit) {
-                    Ok(value) => (Ok(Some(Done::Pruned(reply, value))), None),
-                    Err(e) => (Err(e), Some(Done::Pruned(reply, (0, true)))),
-                }
-            }
-            Work::Reclaim { reply } => {
-                needs.reclaims.push(reply);
-                return None;
             }
             Work::Checkpoint { through, replies } => {
                 needs.checkpoints.push((through, replies));
@@ -473,15 +421,17 @@ fn fail(item: Work, error: StoreError, needs: &mut Needs) -> bool {
                 None => return true,
             }
         }
-        Work::Attempt { reply, .. } | Work::Replay { reply, .. } => {
-            let _ = reply.send(Err(error));
-        }
-        Work::Prune { reply, .. } => {
-            let _ = reply.send(Err(error));
-        }
-        Work::Reclaim { reply } => {
-            let _ = reply.send(Err(error));
-        }
+        Work::Bookkeeping { item, .. } => match item {
+            Bookkeeping::Attempt { reply, .. } | Bookkeeping::Replay { reply, .. } => {
+                let _ = reply.send(Err(error));
+            }
+            Bookkeeping::Prune { reply, .. } => {
+                let _ = reply.send(Err(error));
+            }
+            Bookkeeping::Reclaim { reply } => {
+                let _ = reply.send(Err(error));
+            }
+        },
         Work::Checkpoint { replies, .. } => {
             for reply in replies {
                 let _ = reply.send(Err(error.clone()));

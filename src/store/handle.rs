@@ -22,7 +22,8 @@ use super::ops::{self, Counters, Tx};
 use super::progress::Progress;
 use super::record;
 use super::redb_kv::RedbKv;
-use super::writer::{Request, Writer};
+use super::work::{Bookkeeping, Request};
+use super::writer::Writer;
 
 /// The schema this build reads and writes. Bump it (with a migration) when a key or record
 /// layout changes incompatibly.
@@ -226,13 +227,15 @@ impl Store {
         attempt: Attempt,
         next: NextStep,
     ) -> Result<(), StoreError> {
-        self.request(|reply| Request::Attempt {
-            channel: channel.to_owned(),
-            destination: destination.to_owned(),
-            id: message_id,
-            attempt,
-            next,
-            reply,
+        self.request(|reply| {
+            Request::Bookkeeping(Bookkeeping::Attempt {
+                channel: channel.to_owned(),
+                destination: destination.to_owned(),
+                id: message_id,
+                attempt,
+                next,
+                reply,
+            })
         })
         .await
     }
@@ -241,10 +244,12 @@ impl Store {
     /// where it is still queued keeps its place. Attempts start again from zero (the history is
     /// kept).
     pub async fn replay(&self, id: MessageId, destination: Option<&str>) -> Result<(), StoreError> {
-        self.request(|reply| Request::Replay {
-            id,
-            destination: destination.map(str::to_owned),
-            reply,
+        self.request(|reply| {
+            Request::Bookkeeping(Bookkeeping::Replay {
+                id,
+                destination: destination.map(str::to_owned),
+                reply,
+            })
         })
         .await
     }
@@ -266,12 +271,14 @@ impl Store {
         let mut deleted = 0;
         loop {
             let (count, done) = self
-                .request(|reply| Request::Prune {
-                    channel: channel.to_owned(),
-                    policy: *policy,
-                    now_ms,
-                    limit: PRUNE_CHUNK,
-                    reply,
+                .request(|reply| {
+                    Request::Bookkeeping(Bookkeeping::Prune {
+                        channel: channel.to_owned(),
+                        policy: *policy,
+                        now_ms,
+                        limit: PRUNE_CHUNK,
+                        reply,
+                    })
                 })
                 .await?;
             deleted += count;
@@ -282,7 +289,9 @@ impl Store {
         if deleted > 0 {
             // Pruning is rare: make the deletions durable now (one sync), then reclaim.
             self.flush().await?;
-            let reclaimed = self.request(|reply| Request::Reclaim { reply }).await?;
+            let reclaimed = self
+                .request(|reply| Request::Bookkeeping(Bookkeeping::Reclaim { reply }))
+                .await?;
             tracing::debug!(channel, deleted, reclaimed, "Store pruned.");
         }
         Ok(deleted)

@@ -21,6 +21,7 @@
 //!   for: its segment files, and the format of one record.
 //! - `writer`: the writer thread: numbering, the journal's group commit, answers.
 //! - `applier`: the applier thread: database commits, wake-ups, checkpoints.
+//! - `work`: the requests into the writer and the work it hands to the applier.
 //! - `progress`: how far the database has caught up, for readers.
 //! - `background_sync`: journal syncs nobody waits for (`interval` accepts).
 //! - `handle` and `query`: the [`Store`] API, writes and reads.
@@ -72,6 +73,7 @@ mod record;
 mod redb_kv;
 #[cfg(feature = "sled")]
 mod sled_kv;
+mod work;
 mod writer;
 
 pub use conflicts::{ConflictChoice, ConflictId, ConflictRecord, ConflictResolution, NewConflict};

@@ -35,17 +35,15 @@ use std::sync::atomic::AtomicU64;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use tokio::sync::Notify;
-
-use super::applier::{Applier, Reply, Work};
+use super::applier::Applier;
 use super::background_sync::BackgroundSync;
 use super::error::StoreError;
-use super::in_flight;
 use super::journal::{self, Journal};
 use super::kv::Kv;
-use super::model::{Attempt, Durability, MessageId, NewMessage, NextStep, PrunePolicy};
+use super::model::{Durability, MessageId};
 use super::ops::{self, Counters};
 use super::progress::Progress;
+use super::work::{Reply, Request, Work};
 
 /// At most this many requests go into one journal write, so one group's latency stays bounded.
 const MAX_GROUP_REQUESTS: usize = 1024;
@@ -64,67 +62,6 @@ const APPLY_BACKLOG_GROUPS: usize = 16;
 
 /// After a failed background sync, try again after this long.
 const SYNC_RETRY: Duration = Duration::from_secs(1);
-
-/// One write request.
-pub(crate) enum Request {
-    /// Store a new message.
-    Accept {
-        /// Boxed: the other requests are a fraction of its size.
-        msg: Box<NewMessage>,
-        durability: Durability,
-        reply: Reply<MessageId>,
-        /// Woken once the message is in its queues.
-        wake: Vec<Arc<Notify>>,
-        /// Keeps the control id in the in-flight set until the message is in the database.
-        in_flight: Option<in_flight::Guard>,
-    },
-    /// Record a delivery attempt.
-    Attempt {
-        channel: String,
-        destination: String,
-        id: MessageId,
-        attempt: Attempt,
-        next: NextStep,
-        reply: Reply<()>,
-    },
-    /// Re-queue a message.
-    Replay {
-        id: MessageId,
-        destination: Option<String>,
-        reply: Reply<()>,
-    },
-    /// Delete up to `limit` prunable messages.
-    Prune {
-        channel: String,
-        policy: PrunePolicy,
-        now_ms: u64,
-        limit: usize,
-        reply: Reply<(u64, bool)>,
-    },
-    /// Make everything durable.
-    Flush { reply: Reply<()> },
-    /// Give free space back to the file system.
-    Reclaim { reply: Reply<bool> },
-}
-
-impl Request {
-    /// The message bytes a request carries, for the group size cap.
-    fn weight(&self) -> usize {
-        match self {
-            Request::Accept { msg, .. } => {
-                msg.raw.len()
-                    + msg.transformed.as_ref().map_or(0, Vec::len)
-                    + msg
-                        .deliveries
-                        .iter()
-                        .map(|d| d.payload.len())
-                        .sum::<usize>()
-            }
-            Request::Attempt { attempt, .. } => attempt.response.as_ref().map_or(0, Vec::len),
-            _ => 0,
-        }
-    }
-}
 
 /// Milliseconds since the Unix epoch by the system clock (0 if the clock is before 1970).
 pub(crate) fn now_ms() -> u64 {
@@ -414,47 +351,8 @@ impl Writer {
                         in_flight,
                     });
                 }
-                Request::Attempt {
-                    channel,
-                    destination,
-                    id,
-                    attempt,
-                    next,
-                    reply,
-                } => work.push(Work::Attempt {
-                    channel,
-                    destination,
-                    id,
-                    attempt,
-                    next,
-                    now_ms: now,
-                    reply,
-                }),
-                Request::Replay {
-                    id,
-                    destination,
-                    reply,
-                } => work.push(Work::Replay {
-                    id,
-                    destination,
-                    now_ms: now,
-                    reply,
-                }),
-                Request::Prune {
-                    channel,
-                    policy,
-                    now_ms,
-                    limit,
-                    reply,
-                } => work.push(Work::Prune {
-                    channel,
-                    policy,
-                    now_ms,
-                    limit,
-                    reply,
-                }),
+                Request::Bookkeeping(item) => work.push(Work::Bookkeeping { item, now_ms: now }),
                 Request::Flush { reply } => flushes.push(reply),
-                Request::Reclaim { reply } => work.push(Work::Reclaim { reply }),
             }
         }
 

@@ -7,7 +7,7 @@ use tokio::sync::oneshot;
 
 use super::*;
 use crate::store::kv::mem::MemKv;
-use crate::store::model::{MessageMeta, MessageStatus, NewDelivery};
+use crate::store::model::{MessageMeta, MessageStatus, NewDelivery, NewMessage};
 
 fn msg(n: u32, destinations: &[&str]) -> NewMessage {
     NewMessage {

@@ -1,0 +1,117 @@
+//! What flows into the store's two threads: the requests callers send to the writer
+//! ([`Request`]), and the work the writer hands on, in order, to the applier ([`Work`]).
+
+use std::sync::Arc;
+
+use tokio::sync::{Notify, oneshot};
+
+use super::error::StoreError;
+use super::in_flight;
+use super::model::{Attempt, Durability, MessageId, NewMessage, NextStep, PrunePolicy};
+
+/// One write request.
+pub(crate) enum Request {
+    /// Store a new message.
+    Accept {
+        /// Boxed: the other requests are a fraction of its size.
+        msg: Box<NewMessage>,
+        durability: Durability,
+        reply: Reply<MessageId>,
+        /// Woken once the message is in its queues.
+        wake: Vec<Arc<Notify>>,
+        /// Keeps the control id in the in-flight set until the message is in the database.
+        in_flight: Option<in_flight::Guard>,
+    },
+    /// Delivery bookkeeping or maintenance, passed on to the applier.
+    Bookkeeping(Bookkeeping),
+    /// Make everything durable.
+    Flush { reply: Reply<()> },
+}
+
+impl Request {
+    /// The message bytes a request carries, for the group size cap.
+    pub(crate) fn weight(&self) -> usize {
+        match self {
+            Request::Accept { msg, .. } => {
+                msg.raw.len()
+                    + msg.transformed.as_ref().map_or(0, Vec::len)
+                    + msg
+                        .deliveries
+                        .iter()
+                        .map(|d| d.payload.len())
+                        .sum::<usize>()
+            }
+            Request::Bookkeeping(Bookkeeping::Attempt { attempt, .. }) => {
+                attempt.response.as_ref().map_or(0, Vec::len)
+            }
+            _ => 0,
+        }
+    }
+}
+
+/// The caller's side of a request.
+pub(crate) type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+/// Delivery bookkeeping and maintenance: handed from the writer to the applier as they came
+/// (the writer only adds its clock), and answered after the commit.
+pub(crate) enum Bookkeeping {
+    /// Record a delivery attempt.
+    Attempt {
+        channel: String,
+        destination: String,
+        id: MessageId,
+        attempt: Attempt,
+        next: NextStep,
+        reply: Reply<()>,
+    },
+    /// Re-queue a message.
+    Replay {
+        id: MessageId,
+        destination: Option<String>,
+        reply: Reply<()>,
+    },
+    /// Delete up to `limit` prunable messages.
+    Prune {
+        channel: String,
+        policy: PrunePolicy,
+        now_ms: u64,
+        limit: usize,
+        reply: Reply<(u64, bool)>,
+    },
+    /// Give free space back to the file system.
+    Reclaim { reply: Reply<bool> },
+}
+
+/// One piece of work for the database, in the writer's order.
+pub(crate) enum Work {
+    /// A new message, journaled (then `reply` is `None`: the writer answered) or not.
+    Accept {
+        id: MessageId,
+        /// Boxed: the other work is a fraction of its size.
+        msg: Box<NewMessage>,
+        now_ms: u64,
+        reply: Option<Reply<MessageId>>,
+        /// Without a journal: the commit must be durable before `reply`.
+        durable: bool,
+        /// Without a journal, with `Interval`: durable within this many ms.
+        max_delay_ms: Option<u64>,
+        /// Woken once the message is visible in its queues.
+        wake: Vec<Arc<Notify>>,
+        /// Keeps the control id in the in-flight set until the message is visible.
+        in_flight: Option<in_flight::Guard>,
+    },
+    /// Delivery bookkeeping or maintenance, with the writer's clock when it arrived.
+    Bookkeeping { item: Bookkeeping, now_ms: u64 },
+    /// Make the database durable; then the journal segments up to `through` may go.
+    Checkpoint {
+        through: Option<u64>,
+        replies: Vec<Reply<()>>,
+    },
+}
+
+impl Work {
+    /// A journaled accept: its sender was answered already, and nobody waits for this work.
+    pub(crate) fn is_unawaited(&self) -> bool {
+        matches!(self, Work::Accept { reply: None, .. })
+    }
+}
