@@ -4,7 +4,7 @@
 //!
 //! - [`mllp`]: HL7 over MLLP/TCP, optionally TLS or mutual TLS.
 //! - [`http`]: HL7 or JSON over HTTP POST.
-//! - [`file`]: files dropped in a directory, moved to `done/` or `error/` once stored.
+//! - [`file`](mod@file): files dropped in a directory, moved to `done/` or `error/` once stored.
 
 pub mod file;
 pub mod http;

@@ -72,7 +72,7 @@ impl<'de, R: FhirResource> Deserialize<'de> for TypeTag<R> {
 }
 
 /// Whether a typed element is absent and so left out of the JSON (serde
-/// `skip_serializing_if` for the fields of [`domain_resource!`]).
+/// `skip_serializing_if` for the fields of `domain_resource!`).
 pub fn is_absent<T: Absent>(value: &T) -> bool {
     value.absent()
 }

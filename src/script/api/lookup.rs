@@ -1,5 +1,5 @@
 //! `lookup(table, code)` and `lookup(table, code, column)`: values from the channel's code
-//! tables (`scripts/lookups/<table>.csv`, see [`Lookups`](crate::script::Lookups)). A code
+//! tables (`scripts/lookups/<table>.csv`, see [`Lookups`]). A code
 //! that is not in the table gives `()`, so `lookup("gender", code) ?? "U"` supplies a default.
 
 use std::sync::Arc;
