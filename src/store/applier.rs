@@ -239,8 +239,10 @@ impl Applier {
                 self.commits.fetch_add(1, Ordering::Relaxed);
                 if needs.durable {
                     self.durable_by = None;
-                } else {
-                    let delay = needs.delay_ms.unwrap_or(BOOKKEEPING_MAX_DELAY_MS);
+                } else if let Some(delay) = needs.delay_ms {
+                    // Bookkeeping (and, without a journal, `interval` accepts) must be durable
+                    // within its delay. Journaled accepts need no deadline of their own: the
+                    // journal holds them until the checkpoint of their segment.
                     let deadline = Instant::now() + Duration::from_millis(delay);
                     self.durable_by = Some(self.durable_by.map_or(deadline, |d| d.min(deadline)));
                 }
