@@ -40,8 +40,9 @@ pub fn load_ca_pem(path: impl AsRef<Path>) -> Result<RootCertStore, ClientError>
     Ok(roots)
 }
 
-/// TLS settings for [`MllpClient::connect`](super::MllpClient::connect): which CAs to trust and, optionally, which name to
-/// expect in the server certificate (by default the host part of the address).
+/// TLS settings for [`MllpClient::connect`](super::MllpClient::connect): which CAs to trust
+/// and, optionally, which name to expect in the server certificate (by default the host part
+/// of the address).
 #[derive(Debug, Clone)]
 pub struct TlsClientConfig {
     pub(super) config: Arc<rustls::ClientConfig>,
