@@ -75,18 +75,18 @@ impl Done {
 
 /// The applier's state.
 pub(crate) struct Applier {
-    pub(crate) kv: Arc<dyn Kv>,
-    pub(crate) rx: Receiver<(u64, Vec<Work>)>,
-    pub(crate) counters: Counters,
+    kv: Arc<dyn Kv>,
+    rx: Receiver<(u64, Vec<Work>)>,
+    counters: Counters,
     /// Commits made (for tests and metrics: how well commits batch).
-    pub(crate) commits: Arc<AtomicU64>,
-    pub(crate) progress: Arc<Progress>,
+    commits: Arc<AtomicU64>,
+    progress: Arc<Progress>,
     /// The store directory, where journal segments are deleted; `None` without a journal.
     pub(crate) journal_dir: Option<PathBuf>,
     /// When the oldest non-durable commit must be made durable, if there is one.
-    pub(crate) durable_by: Option<Instant>,
+    durable_by: Option<Instant>,
     /// A journaled message could not be applied: keep the journal, so the next open retries.
-    pub(crate) keep_journal: bool,
+    keep_journal: bool,
 }
 
 /// What one commit asks for beyond its changes.
@@ -106,6 +106,26 @@ fn min_delay(slot: &mut Option<u64>, ms: u64) {
 }
 
 impl Applier {
+    /// An applier taking the writer's numbered groups from `rx`.
+    pub(crate) fn new(
+        kv: Arc<dyn Kv>,
+        rx: Receiver<(u64, Vec<Work>)>,
+        counters: Counters,
+        commits: Arc<AtomicU64>,
+        progress: Arc<Progress>,
+    ) -> Applier {
+        Applier {
+            kv,
+            rx,
+            counters,
+            commits,
+            progress,
+            journal_dir: None,
+            durable_by: None,
+            keep_journal: false,
+        }
+    }
+
     /// Runs until the writer is gone, then makes everything durable and returns.
     pub(crate) fn run(mut self) {
         loop {

@@ -84,6 +84,8 @@ pub(crate) struct Writer {
     progress: Arc<Progress>,
     /// The applier, started by [`Writer::run`].
     applier: Option<Applier>,
+    /// Where the applier's work goes; dropped at shutdown so that it finishes.
+    to_applier: Option<SyncSender<(u64, Vec<Work>)>>,
     /// Syncs the journal for `interval` accepts, so the writer need not wait for them.
     syncer: Option<BackgroundSync>,
 }
@@ -104,18 +106,10 @@ impl Writer {
         journal: Option<Journal>,
         progress: Arc<Progress>,
     ) -> Self {
-        let (_, idle) = mpsc::sync_channel(0);
-        let applier = Applier {
-            kv,
-            rx: idle,
-            counters,
-            commits,
-            progress: Arc::clone(&progress),
-            journal_dir: None,
-            durable_by: None,
-            keep_journal: false,
-        };
+        let (to_applier, from_writer) = mpsc::sync_channel(APPLY_BACKLOG_GROUPS);
+        let applier = Applier::new(kv, from_writer, counters, commits, Arc::clone(&progress));
         Writer {
+            to_applier: Some(to_applier),
             rx,
             next_id: counters.next_id,
             journal,
@@ -138,9 +132,7 @@ impl Writer {
     /// Runs until every sender is gone, then makes everything durable and returns (after the
     /// applier has finished).
     pub(crate) fn run(mut self) {
-        let (to_applier, from_writer) = mpsc::sync_channel(APPLY_BACKLOG_GROUPS);
-        let applier = self.applier.take().map(|mut applier| {
-            applier.rx = from_writer;
+        let applier = self.applier.take().map(|applier| {
             std::thread::Builder::new()
                 .name("ihub-store-apply".into())
                 .spawn(move || applier.run())
@@ -161,25 +153,22 @@ impl Writer {
                 }
             }
         }
-        self.serve(&to_applier);
+        self.serve();
         // Shutdown: the journal is synced, then the applier checkpoints everything and the
         // current segment goes too.
         self.sync_journal();
         let through = self.journal.as_ref().map(Journal::number);
-        let _ = to_applier.send((
-            self.progress.forward(),
-            vec![Work::Checkpoint {
-                through,
-                replies: Vec::new(),
-            }],
-        ));
-        drop(to_applier);
+        self.forward(vec![Work::Checkpoint {
+            through,
+            replies: Vec::new(),
+        }]);
+        self.to_applier = None;
         if applier.join().is_err() {
             tracing::error!("Store applier thread panicked.");
         }
     }
 
-    fn serve(&mut self, to_applier: &SyncSender<(u64, Vec<Work>)>) {
+    fn serve(&mut self) {
         loop {
             // Deadlines are checked before every group, so a steady stream of requests cannot
             // postpone them.
@@ -187,9 +176,13 @@ impl Writer {
             if self.journal_sync_by.is_some_and(|d| d <= now) {
                 self.sync_journal_in_background();
             }
-            if self.rotate_by.is_some_and(|d| d <= now) {
-                let checkpoint = self.rotate();
-                self.forward(to_applier, checkpoint.into_iter().collect());
+            if self.rotate_by.is_some_and(|d| d <= now)
+                && let Some(closed) = self.rotate()
+            {
+                self.forward(vec![Work::Checkpoint {
+                    through: Some(closed),
+                    replies: Vec::new(),
+                }]);
             }
             let deadline = [self.journal_sync_by, self.rotate_by]
                 .into_iter()
@@ -222,22 +215,25 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            self.handle_group(group, to_applier);
+            self.handle_group(group);
         }
     }
 
-    /// Hands work to the applier, numbered; false if it is gone.
-    fn forward(&self, to_applier: &SyncSender<(u64, Vec<Work>)>, work: Vec<Work>) -> bool {
+    /// Hands work to the applier, numbered.
+    fn forward(&self, work: Vec<Work>) {
         if work.is_empty() {
-            return true;
+            return;
         }
         let group = self.progress.forward();
-        if to_applier.send((group, work)).is_err() {
+        let sent = self
+            .to_applier
+            .as_ref()
+            .is_some_and(|to| to.send((group, work)).is_ok());
+        if !sent {
             tracing::error!("The store's applier thread is gone.");
+            // Readers must not wait for work that nobody will apply.
             self.progress.applied(group);
-            return false;
         }
-        true
     }
 
     /// Syncs journal records whose durability deadline has passed.
@@ -270,17 +266,15 @@ impl Writer {
         }
     }
 
-    /// Closes the current journal segment; the checkpoint that may delete it.
-    fn rotate(&mut self) -> Option<Work> {
+    /// Closes the current journal segment; the number of the closed one, which the next
+    /// checkpoint may delete.
+    fn rotate(&mut self) -> Option<u64> {
         let journal = self.journal.as_mut()?;
         match journal.rotate() {
             Ok(closed) => {
                 self.rotate_by = None;
                 self.journal_sync_by = None;
-                Some(Work::Checkpoint {
-                    through: Some(closed),
-                    replies: Vec::new(),
-                })
+                Some(closed)
             }
             Err(error) => {
                 tracing::error!(%error, "Cannot start a new store journal segment; retrying.");
@@ -291,7 +285,7 @@ impl Writer {
     }
 
     /// Checks and journals a group of requests, hands it to the applier, answers its accepts.
-    fn handle_group(&mut self, group: Vec<Request>, to_applier: &SyncSender<(u64, Vec<Work>)>) {
+    fn handle_group(&mut self, group: Vec<Request>) {
         let now = now_ms();
         let journaling = self.journal.is_some();
         let mut records = Vec::new();
@@ -383,22 +377,14 @@ impl Writer {
             .as_ref()
             .is_some_and(|j| j.len() >= CHECKPOINT_JOURNAL_BYTES);
         if !flushes.is_empty() || full {
-            let through = if journaling {
-                match self.rotate() {
-                    Some(Work::Checkpoint { through, .. }) => through,
-                    _ => None,
-                }
-            } else {
-                None
-            };
             work.push(Work::Checkpoint {
-                through,
+                through: self.rotate(),
                 replies: flushes,
             });
         }
 
         // Numbered before anyone is answered, so a reader that saw an answer waits for it.
-        self.forward(to_applier, work);
+        self.forward(work);
         for done in accepted {
             let _ = done.reply.send(Ok(done.id));
         }

@@ -128,8 +128,9 @@ impl Pipeline {
         }
     }
 
-    /// The waiting half of [`Pipeline::store_scripted`]: the commit, then the wake-ups (a
-    /// worker woken earlier could miss the message) and the emitted messages.
+    /// The waiting half of [`Pipeline::store_scripted`]: the commit, then the enqueued counts
+    /// and the emitted messages. (The store wakes the destinations' workers once the message
+    /// is in their queues.)
     pub(super) async fn finish_scripted(
         &self,
         staged: Staged,
@@ -146,7 +147,7 @@ impl Pipeline {
         } = staged;
         let id = id.await;
         if id.is_ok() {
-            self.wake(&woken);
+            self.count_enqueued(&woken);
         }
         let stored = StoredOutcome {
             id,
@@ -204,12 +205,12 @@ impl Pipeline {
                 child.deliveries,
             )
             .await?;
-        self.wake(&woken);
+        self.count_enqueued(&woken);
         Ok(id)
     }
 
     /// Counts what was queued for the named destinations (the store wakes their workers).
-    fn wake(&self, names: &[String]) {
+    fn count_enqueued(&self, names: &[String]) {
         for route in self.routes.iter().filter(|r| names.contains(&r.name)) {
             metrics::counter!(crate::metrics::ENQUEUED, "channel" => self.channel.clone(), "destination" => route.name.clone()).increment(1);
         }
