@@ -44,7 +44,7 @@ const MAX_COMMIT_WORK: usize = 4096;
 /// How long the applier waits for more work while it holds only journaled accepts (which
 /// nobody waits for): at low rates, several messages share a commit; readers and delivery
 /// workers see a message this much later at most.
-const COALESCE: Duration = Duration::from_millis(2);
+pub(crate) const COALESCE: Duration = Duration::from_millis(2);
 
 /// After a failed background sync, try again after this long.
 const SYNC_RETRY: Duration = Duration::from_secs(1);
@@ -150,18 +150,15 @@ impl Applier {
             };
             let (mut last, mut work) = first;
             // Nobody waits for journaled accepts, so while the work holds nothing else, wait a
-            // moment for more: one commit for several messages instead of one each.
-            let gather_until = Instant::now() + COALESCE;
+            // moment for more: one commit for several messages instead of one each. The thread
+            // parks rather than waiting on the channel, so the messages that arrive meanwhile
+            // do not wake it one by one (at a few thousand messages a second those wake-ups
+            // cost more CPU than the commit); the writer unparks it for work somebody waits for.
+            if work.iter().all(Work::is_unawaited) {
+                std::thread::park_timeout(COALESCE);
+            }
             while work.len() < MAX_COMMIT_WORK {
-                let quiet = work.iter().all(Work::is_unawaited);
-                let next = if quiet {
-                    self.rx
-                        .recv_timeout(gather_until.saturating_duration_since(Instant::now()))
-                        .ok()
-                } else {
-                    self.rx.try_recv().ok()
-                };
-                match next {
+                match self.rx.try_recv().ok() {
                     Some((group, more)) => {
                         last = group;
                         work.extend(more);
@@ -169,7 +166,8 @@ impl Applier {
                     None => break,
                 }
             }
-            self.apply(work, last);
+            let bytes = work.iter().map(|w| w.weight() as u64).sum();
+            self.apply(work, last, bytes);
         }
         if self.durable_by.is_some()
             && let Err(error) = self.kv.sync()
@@ -193,8 +191,9 @@ impl Applier {
         }
     }
 
-    /// Applies `work` (every group up to `group`), then tells readers.
-    fn apply(&mut self, work: Vec<Work>, group: u64) {
+    /// Applies `work` (every group up to `group`, holding `bytes` of messages), then tells
+    /// readers.
+    fn apply(&mut self, work: Vec<Work>, group: u64, bytes: u64) {
         // A prune scans the committed state, which does not show changes staged before it in
         // the same commit: it starts a commit of its own.
         let mut chunk = Vec::with_capacity(work.len());
@@ -212,7 +211,7 @@ impl Applier {
             chunk.push(item);
         }
         self.commit(chunk);
-        self.progress.applied(group);
+        self.progress.applied(group, bytes);
     }
 
     /// Applies `work` as one commit, then answers, wakes and checkpoints.

@@ -32,21 +32,24 @@ impl Request {
     /// The message bytes a request carries, for the group size cap.
     pub(crate) fn weight(&self) -> usize {
         match self {
-            Request::Accept { msg, .. } => {
-                msg.raw.len()
-                    + msg.transformed.as_ref().map_or(0, Vec::len)
-                    + msg
-                        .deliveries
-                        .iter()
-                        .map(|d| d.payload.len())
-                        .sum::<usize>()
-            }
+            Request::Accept { msg, .. } => message_weight(msg),
             Request::Bookkeeping(Bookkeeping::Attempt { attempt, .. }) => {
                 attempt.response.as_ref().map_or(0, Vec::len)
             }
             _ => 0,
         }
     }
+}
+
+/// The bulk bytes of a message: raw, transformed and every destination's payload.
+fn message_weight(msg: &NewMessage) -> usize {
+    msg.raw.len()
+        + msg.transformed.as_ref().map_or(0, Vec::len)
+        + msg
+            .deliveries
+            .iter()
+            .map(|d| d.payload.len())
+            .sum::<usize>()
 }
 
 /// The caller's side of a request.
@@ -113,5 +116,17 @@ impl Work {
     /// A journaled accept: its sender was answered already, and nobody waits for this work.
     pub(crate) fn is_unawaited(&self) -> bool {
         matches!(self, Work::Accept { reply: None, .. })
+    }
+
+    /// The message bytes this work holds in memory until it is applied, for the backlog cap.
+    pub(crate) fn weight(&self) -> usize {
+        match self {
+            Work::Accept { msg, .. } => message_weight(msg),
+            Work::Bookkeeping {
+                item: Bookkeeping::Attempt { attempt, .. },
+                ..
+            } => attempt.response.as_ref().map_or(0, Vec::len),
+            _ => 0,
+        }
     }
 }

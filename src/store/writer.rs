@@ -56,9 +56,12 @@ const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(2_000);
 /// ... or once it holds this many bytes, so replay at open stays short.
 const CHECKPOINT_JOURNAL_BYTES: u64 = 64 * 1024 * 1024;
 
-/// Groups handed to the applier and not yet taken: when it falls this far behind, the writer
-/// waits (and so do new accepts), which bounds the memory a burst can take.
-const APPLY_BACKLOG_GROUPS: usize = 16;
+/// Groups handed to the applier and not yet taken, and the message bytes they hold: when the
+/// applier falls this far behind, the writer waits (and so do new accepts), which bounds the
+/// memory a burst can take. The group cap is generous because at low rates a group is one
+/// message and the applier takes them only every [`COALESCE`](super::applier::COALESCE).
+const APPLY_BACKLOG_GROUPS: usize = 1024;
+const APPLY_BACKLOG_BYTES: u64 = 4 * 1024 * 1024;
 
 /// After a failed background sync, try again after this long.
 const SYNC_RETRY: Duration = Duration::from_secs(1);
@@ -88,6 +91,8 @@ pub(crate) struct Writer {
     to_applier: Option<SyncSender<(u64, Vec<Work>)>>,
     /// Syncs the journal for `interval` accepts, so the writer need not wait for them.
     syncer: Option<BackgroundSync>,
+    /// The applier's thread, unparked when it is handed work that somebody waits for.
+    applier_thread: Option<std::thread::Thread>,
 }
 
 /// A group's accepts after the journal, waiting for their answer.
@@ -118,6 +123,7 @@ impl Writer {
             progress,
             applier: Some(applier),
             syncer: None,
+            applier_thread: None,
         }
     }
 
@@ -145,6 +151,7 @@ impl Writer {
             }
             None => return,
         };
+        self.applier_thread = Some(applier.thread().clone());
         if self.journal.is_some() {
             match BackgroundSync::start("ihub-store-jsync") {
                 Ok(syncer) => self.syncer = Some(syncer),
@@ -219,11 +226,15 @@ impl Writer {
         }
     }
 
-    /// Hands work to the applier, numbered.
+    /// Hands work to the applier, numbered; wakes it at once if somebody waits for the work.
     fn forward(&self, work: Vec<Work>) {
         if work.is_empty() {
             return;
         }
+        let bytes = work.iter().map(|w| w.weight() as u64).sum();
+        let awaited = !work.iter().all(Work::is_unawaited);
+        self.progress.wait_for_room(APPLY_BACKLOG_BYTES);
+        self.progress.add_backlog(bytes);
         let group = self.progress.forward();
         let sent = self
             .to_applier
@@ -232,7 +243,9 @@ impl Writer {
         if !sent {
             tracing::error!("The store's applier thread is gone.");
             // Readers must not wait for work that nobody will apply.
-            self.progress.applied(group);
+            self.progress.applied(group, bytes);
+        } else if awaited && let Some(thread) = &self.applier_thread {
+            thread.unpark();
         }
     }
 
