@@ -61,6 +61,7 @@ const CHECKPOINT_JOURNAL_BYTES: u64 = 64 * 1024 * 1024;
 /// memory a burst can take. The group cap is generous because at low rates a group is one
 /// message and the applier takes them only every [`COALESCE`](super::applier::COALESCE).
 const APPLY_BACKLOG_GROUPS: usize = 1024;
+/// The byte side of that cap (about 700 messages of 6 KB).
 const APPLY_BACKLOG_BYTES: u64 = 4 * 1024 * 1024;
 
 /// After a failed background sync, try again after this long.
