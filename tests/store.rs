@@ -65,8 +65,23 @@ fn attempt(ok: bool, error: Option<&str>) -> Attempt {
     }
 }
 
+/// Opens the store. sled may release its file lock from its own threads a moment after the
+/// last handle is dropped, so a reopen in the same process right after a drop may find the
+/// lock still held: that one error is retried for up to 2 s; any other fails at once.
 fn open(dir: &Path, backend: Backend) -> Store {
-    Store::open(dir, backend).unwrap()
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        match Store::open(dir, backend) {
+            Ok(store) => return store,
+            Err(error)
+                if format!("{error:?}").contains("could not acquire lock")
+                    && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(error) => panic!("cannot open the store: {error:?}"),
+        }
+    }
 }
 
 async fn round_trip(backend: Backend) {
