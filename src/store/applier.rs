@@ -9,15 +9,18 @@
 //! wakes the delivery workers, releases the in-flight control ids and tells readers how far it
 //! got ([`Progress`]).
 //!
-//! Durability here: accepts are durable in the journal already. Delivery bookkeeping (attempts,
-//! replays, prunes) is not journaled; it is made durable by a durable commit within
-//! [`BOOKKEEPING_MAX_DELAY_MS`]. A [`Work::Checkpoint`] (every couple of seconds, on flush and
-//! at shutdown) makes the database durable and deletes the journal segments it now holds.
+//! Durability here: accepts are durable in the journal already, and the database keeps only
+//! where their records are (`bodies.rs`). Delivery bookkeeping (attempts, replays, prunes) is
+//! not journaled; it is made durable by a durable commit within [`BOOKKEEPING_MAX_DELAY_MS`].
+//! A [`Work::Checkpoint`] (every couple of seconds, on flush and at shutdown) makes the
+//! database durable with the journal position it now holds everything before, and deletes
+//! the segments no stored message refers to any more. Before any durable commit the segments
+//! it refers to are synced, so the database never durably points at bytes a crash could take.
 //!
 //! Without a journal (unit tests over the in-memory backend) accepts are answered here, after
 //! their commit, which is durable for `sync` accepts.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,13 +29,16 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
+use super::bodies::{self, JournalPos};
 use super::error::StoreError;
 use super::in_flight;
 use super::journal;
-use super::kv::{Batch, Kv};
+use super::keys;
+use super::kv::{Batch, Kv, Table};
 use super::model::MessageId;
 use super::ops::{self, Counters, Tx};
 use super::progress::Progress;
+use super::record;
 use super::work::{Bookkeeping, Reply, Work};
 
 /// Delivery bookkeeping is durable within this delay (see the module docs).
@@ -85,6 +91,11 @@ pub(crate) struct Applier {
     pub(crate) journal_dir: Option<PathBuf>,
     /// When the oldest non-durable commit must be made durable, if there is one.
     durable_by: Option<Instant>,
+    /// Whether a commit since the last durable one was not durable.
+    dirty: bool,
+    /// Journal segments that commits since the last durable one refer to: synced before the
+    /// next durable commit.
+    referenced: BTreeSet<u64>,
     /// A journaled message could not be applied: keep the journal, so the next open retries.
     keep_journal: bool,
 }
@@ -94,7 +105,7 @@ pub(crate) struct Applier {
 struct Needs {
     durable: bool,
     delay_ms: Option<u64>,
-    checkpoints: Vec<(Option<u64>, Vec<Reply<()>>)>,
+    checkpoints: Vec<(Option<JournalPos>, Vec<Reply<()>>)>,
     reclaims: Vec<Reply<bool>>,
     wake: Vec<Arc<Notify>>,
     in_flight: Vec<in_flight::Guard>,
@@ -122,6 +133,8 @@ impl Applier {
             progress,
             journal_dir: None,
             durable_by: None,
+            dirty: false,
+            referenced: BTreeSet::new(),
             keep_journal: false,
         }
     }
@@ -169,8 +182,8 @@ impl Applier {
             let bytes = work.iter().map(|w| w.weight() as u64).sum();
             self.apply(work, last, bytes);
         }
-        if self.durable_by.is_some()
-            && let Err(error) = self.kv.sync()
+        if self.dirty
+            && let Err(error) = self.sync_db()
         {
             tracing::error!(%error, "Store sync at shutdown failed.");
         }
@@ -178,9 +191,28 @@ impl Applier {
 
     /// Makes the database durable.
     fn sync_db(&mut self) -> Result<(), StoreError> {
-        match self.kv.sync() {
+        self.commit_durably(Batch::default())
+    }
+
+    /// Commits `batch` durably, which makes every earlier commit durable too, after syncing
+    /// the journal segments they refer to.
+    fn commit_durably(&mut self, batch: Batch) -> Result<(), StoreError> {
+        let synced = match &self.journal_dir {
+            Some(dir) => bodies::sync_segments(dir, self.referenced.iter().copied()),
+            None => Ok(()),
+        };
+        let committed = synced.and_then(|()| {
+            if batch.is_empty() {
+                self.kv.sync()
+            } else {
+                self.kv.apply(batch, true)
+            }
+        });
+        match committed {
             Ok(()) => {
                 self.durable_by = None;
+                self.dirty = false;
+                self.referenced.clear();
                 Ok(())
             }
             Err(error) => {
@@ -253,15 +285,23 @@ impl Applier {
         let result = if batch.is_empty() {
             Ok(())
         } else {
-            let applied = self.kv.apply(batch, needs.durable);
+            let applied = if needs.durable {
+                self.commit_durably(batch)
+            } else {
+                self.kv.apply(batch, false)
+            };
             if applied.is_ok() {
                 self.commits.fetch_add(1, Ordering::Relaxed);
-                if needs.durable {
-                    self.durable_by = None;
-                } else if let Some(delay) = needs.delay_ms {
+                if !needs.durable {
+                    self.dirty = true;
+                }
+                if !needs.durable
+                    && let Some(delay) = needs.delay_ms
+                {
                     // Bookkeeping (and, without a journal, `interval` accepts) must be durable
                     // within its delay. Journaled accepts need no deadline of their own: the
-                    // journal holds them until the checkpoint of their segment.
+                    // journal holds them, and replay at open starts before them until a
+                    // checkpoint covers them.
                     let deadline = Instant::now() + Duration::from_millis(delay);
                     self.durable_by = Some(self.durable_by.map_or(deadline, |d| d.min(deadline)));
                 }
@@ -296,20 +336,29 @@ impl Applier {
         }
     }
 
-    /// A durable commit (if anything is not durable yet), then the journal segments through
-    /// `through` are deleted.
-    fn checkpoint(&mut self, through: Option<u64>, replies: Vec<Reply<()>>) {
-        let synced = if self.durable_by.is_some() {
-            self.sync_db()
-        } else {
-            Ok(())
+    /// A durable commit that records `upto` as applied (or, without a journal, only if
+    /// anything is not durable yet), then the journal segments nobody refers to are deleted.
+    fn checkpoint(&mut self, upto: Option<JournalPos>, replies: Vec<Reply<()>>) {
+        // A journaled message that could not be applied must be replayed at the next open:
+        // the position stays where it was.
+        let upto = upto.filter(|_| !self.keep_journal);
+        let synced = match upto {
+            Some(upto) => {
+                let mut batch = Batch::default();
+                batch.changes.insert(
+                    (Table::Meta, keys::META_JOURNAL_APPLIED.to_vec()),
+                    Some(upto.encode()),
+                );
+                self.commit_durably(batch)
+            }
+            None if self.dirty || self.durable_by.is_some() => self.sync_db(),
+            None => Ok(()),
         };
         if synced.is_ok()
-            && !self.keep_journal
-            && let (Some(through), Some(dir)) = (through, &self.journal_dir)
-            && let Err(error) = journal::remove_segments(dir, through)
+            && let (Some(upto), Some(dir)) = (upto, &self.journal_dir)
+            && let Err(error) = remove_unreferenced(self.kv.as_ref(), dir, upto.segment)
         {
-            tracing::error!(%error, "Cannot delete an applied store journal segment.");
+            tracing::error!(%error, "Cannot delete a store journal segment that nothing refers to.");
         }
         for reply in replies {
             let _ = reply.send(synced.clone());
@@ -331,6 +380,7 @@ impl Applier {
                 id,
                 msg,
                 now_ms,
+                body,
                 reply,
                 durable,
                 max_delay_ms,
@@ -338,8 +388,11 @@ impl Applier {
                 in_flight,
             } => {
                 needs.in_flight.extend(in_flight);
-                match ops::accept(tx, next, id, *msg, now_ms) {
+                match ops::accept(tx, next, id, *msg, now_ms, body) {
                     Ok(id) => {
+                        if let Some(at) = body {
+                            self.referenced.insert(at.segment);
+                        }
                         needs.wake.extend(wake);
                         needs.durable |= durable;
                         if let Some(ms) = max_delay_ms {
@@ -400,7 +453,14 @@ impl Applier {
                         now_ms,
                         limit,
                         reply,
-                    } => match ops::prune_chunk(tx, &channel, &policy, now_ms, limit) {
+                    } => match ops::prune_chunk(
+                        tx,
+                        &channel,
+                        &policy,
+                        now_ms,
+                        limit,
+                        self.journal_dir.as_deref(),
+                    ) {
                         Ok(value) => (Ok(Some(Done::Pruned(reply, value))), None),
                         Err(e) => (Err(e), Some(Done::Pruned(reply, (0, true)))),
                     },
@@ -410,8 +470,8 @@ impl Applier {
                     }
                 }
             }
-            Work::Checkpoint { through, replies } => {
-                needs.checkpoints.push((through, replies));
+            Work::Checkpoint { upto, replies } => {
+                needs.checkpoints.push((upto, replies));
                 return None;
             }
         };
@@ -425,6 +485,23 @@ impl Applier {
             }
         }
     }
+}
+
+/// Deletes the closed segments (numbered below `current`) that no stored message refers to,
+/// by the durable state the caller just committed.
+fn remove_unreferenced(kv: &dyn Kv, dir: &std::path::Path, current: u64) -> Result<(), StoreError> {
+    let snapshot = kv.snapshot()?;
+    for (number, _) in journal::segments(dir)? {
+        if number >= current {
+            break;
+        }
+        let key = keys::count_segment(number);
+        let refs = record::decode_counter("count", snapshot.get(Table::Counts, &key)?.as_deref())?;
+        if refs == 0 {
+            journal::remove_segment(dir, number)?;
+        }
+    }
+    Ok(())
 }
 
 /// Answers work that could not even be attempted. True if it was a journaled accept (which

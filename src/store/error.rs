@@ -58,7 +58,9 @@ pub enum StoreError {
         reason: String,
     },
     /// The store was written by a newer (or unknown) schema version; opening it could corrupt it.
-    #[error("store schema version {found} is not supported (this build reads version {expected})")]
+    #[error(
+        "store schema version {found} is not supported (this build reads versions up to {expected})"
+    )]
     Schema {
         /// The version recorded in the store.
         found: u32,

@@ -12,6 +12,7 @@ use std::thread::JoinHandle;
 
 use tokio::sync::{Notify, oneshot};
 
+use super::bodies::{self, BodyRef, JournalPos};
 use super::error::StoreError;
 use super::in_flight::InFlight;
 use super::journal::{self, Journal};
@@ -25,9 +26,12 @@ use super::redb_kv::RedbKv;
 use super::work::{Bookkeeping, Request};
 use super::writer::Writer;
 
-/// The schema this build reads and writes. Bump it (with a migration) when a key or record
-/// layout changes incompatibly.
-const SCHEMA_VERSION: u32 = 1;
+/// The schema this build writes. Bump it (with a migration) when a key or record layout
+/// changes incompatibly. Version 2 keeps message bytes in the journal (`bodies.rs`), which
+/// version 1 builds cannot read.
+const SCHEMA_VERSION: u32 = 2;
+/// The oldest schema this build reads (as it is: version 2 only added to it).
+const OLDEST_SCHEMA_READ: u32 = 1;
 
 /// Messages deleted per writer request while pruning: small enough that accepts queued behind
 /// a prune wait for one short commit, not for the whole prune.
@@ -54,7 +58,7 @@ pub(super) struct Inner {
     pub(super) progress: Arc<Progress>,
     in_flight: Arc<InFlight>,
     backend: Backend,
-    dir: PathBuf,
+    pub(super) dir: PathBuf,
     /// Serialises conflict writes (id allocation and resolve-once), which bypass the writer.
     pub(super) conflict_lock: std::sync::Mutex<()>,
 }
@@ -93,9 +97,9 @@ impl Store {
             #[cfg(feature = "sled")]
             Backend::Sled => Arc::new(super::sled_kv::SledKv::open(dir)?),
         };
-        let mut counters = init_schema(kv.as_ref())?;
-        let recovered = Journal::recover(dir)?;
-        replay_journal(kv.as_ref(), &mut counters, recovered.entries)?;
+        let (mut counters, applied) = init_schema(kv.as_ref())?;
+        let recovered = Journal::recover(dir, applied)?;
+        replay_journal(kv.as_ref(), dir, &mut counters, recovered.entries)?;
         let journal = Journal::start(dir, recovered.last_segment)?;
         let commits = Arc::new(AtomicU64::new(0));
         let progress = Arc::new(Progress::default());
@@ -334,26 +338,43 @@ impl Future for Accepting {
 
 /// Applies the journal's accepts that the database does not hold yet (its durable state ends
 /// before them: their ids are not below the next id it persisted), durably, in journal order.
+/// Their bytes stay in the journal; the segments are synced first, since a process that died
+/// may have left them in the page cache only.
 fn replay_journal(
     kv: &dyn Kv,
+    dir: &Path,
     counters: &mut Counters,
-    entries: Vec<journal::Entry>,
+    entries: Vec<(u64, journal::Entry)>,
 ) -> Result<(), StoreError> {
     let snapshot = kv.snapshot()?;
     let mut batch = Batch::default();
     let mut replayed = 0u64;
-    for entry in entries {
+    let mut segments = std::collections::BTreeSet::new();
+    for (segment, entry) in entries {
         if entry.id < counters.next_id {
             continue;
         }
         let mut next = *counters;
         let mut tx = Tx::new(snapshot.as_ref(), &batch);
-        match ops::accept(&mut tx, &mut next, entry.id, entry.msg, entry.now_ms) {
+        let body = BodyRef {
+            segment,
+            offset: entry.at,
+            len: entry.len,
+        };
+        match ops::accept(
+            &mut tx,
+            &mut next,
+            entry.id,
+            entry.msg,
+            entry.now_ms,
+            Some(body),
+        ) {
             Ok(_) => {
                 let staged = tx.into_staged();
                 batch.changes.extend(staged);
                 *counters = next;
                 replayed += 1;
+                segments.insert(segment);
             }
             // It was valid when it was accepted; if it is not now, report it and go on.
             Err(error) => {
@@ -363,6 +384,7 @@ fn replay_journal(
     }
     drop(snapshot);
     if replayed > 0 {
+        bodies::sync_segments(dir, segments)?;
         kv.apply(batch, true)?;
         tracing::info!(
             messages = replayed,
@@ -372,10 +394,16 @@ fn replay_journal(
     Ok(())
 }
 
-/// Checks the schema version (writing it into a new store) and loads the counters.
-fn init_schema(kv: &dyn Kv) -> Result<Counters, StoreError> {
+/// Checks the schema version (writing this build's into a new or older store) and loads the
+/// counters and the journal position the database holds everything before.
+fn init_schema(kv: &dyn Kv) -> Result<(Counters, JournalPos), StoreError> {
     let snapshot = kv.snapshot()?;
     let schema = snapshot.get(Table::Meta, keys::META_SCHEMA)?;
+    let applied = match snapshot.get(Table::Meta, keys::META_JOURNAL_APPLIED)? {
+        None => JournalPos::default(),
+        Some(bytes) => JournalPos::decode(&bytes)
+            .ok_or_else(|| StoreError::corrupt("applied journal position", "not 16 bytes"))?,
+    };
     let next_id = record::decode_counter(
         "next message id",
         snapshot.get(Table::Meta, keys::META_NEXT_ID)?.as_deref(),
@@ -385,19 +413,23 @@ fn init_schema(kv: &dyn Kv) -> Result<Counters, StoreError> {
         snapshot.get(Table::Meta, keys::META_NEXT_SEQ)?.as_deref(),
     )?;
     drop(snapshot);
-    match schema {
-        Some(bytes) => {
-            let found = <[u8; 4]>::try_from(bytes.as_slice())
+    let found = match schema {
+        Some(bytes) => Some(
+            <[u8; 4]>::try_from(bytes.as_slice())
                 .map(u32::from_be_bytes)
-                .map_err(|_| StoreError::corrupt("schema version", "not 4 bytes"))?;
-            if found != SCHEMA_VERSION {
-                return Err(StoreError::Schema {
-                    found,
-                    expected: SCHEMA_VERSION,
-                });
-            }
+                .map_err(|_| StoreError::corrupt("schema version", "not 4 bytes"))?,
+        ),
+        None => None,
+    };
+    match found {
+        Some(found) if !(OLDEST_SCHEMA_READ..=SCHEMA_VERSION).contains(&found) => {
+            return Err(StoreError::Schema {
+                found,
+                expected: SCHEMA_VERSION,
+            });
         }
-        None => {
+        Some(SCHEMA_VERSION) => {}
+        _ => {
             let mut batch = Batch::default();
             batch.changes.insert(
                 (Table::Meta, keys::META_SCHEMA.to_vec()),
@@ -407,10 +439,11 @@ fn init_schema(kv: &dyn Kv) -> Result<Counters, StoreError> {
         }
     }
     // Ids and sequence numbers start at 1, so 0 never names a message.
-    Ok(Counters {
+    let counters = Counters {
         next_id: next_id.max(1),
         next_seq: next_seq.max(1),
-    })
+    };
+    Ok((counters, applied))
 }
 
 #[cfg(test)]

@@ -9,34 +9,37 @@
 //! and then by a *checkpoint*.
 //!
 //! The journal is a series of segment files, `journal-<n>.log`. The writer starts a new segment
-//! every couple of seconds; once the database has applied everything of an older segment and
-//! made it durable, that segment is deleted. At open, every record of every segment whose
-//! message id the database does not have yet is applied again, so nothing acknowledged is lost
-//! whether the process or the machine died. A torn or corrupt tail (a crash mid-`write`) fails
-//! its checksum; it was never acknowledged, and it is dropped. (`ihub.journal`, the single file
-//! of earlier versions, is read as segment 0.) The record format is in `journal_record.rs`.
+//! when the current one reaches 64 MiB. A record stays where it is for as long as its message
+//! is stored: the database refers to it for the message's bytes (`bodies.rs`), and a segment
+//! is deleted once no stored message refers to it any more. Every couple of seconds a
+//! *checkpoint* makes the database durable and records the journal position it holds
+//! everything before; at open, the records after that position whose message id the database
+//! does not have yet are applied again, so nothing acknowledged is lost whether the process or
+//! the machine died. A torn or corrupt tail (a crash mid-`write`) fails its checksum; it was
+//! never acknowledged, and it is dropped. (`ihub.journal`, the single file of earlier
+//! versions, becomes segment 0.) The record format is in `journal_record.rs`.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub(crate) use super::journal_record::{Entry, decode_all, encode_accept};
 
+use super::bodies::JournalPos;
+
 use super::error::StoreError;
 
-/// The single journal file of earlier versions, read as segment 0.
+/// The single journal file of earlier versions, renamed to segment 0 at open.
 const LEGACY_FILE: &str = "ihub.journal";
 
-fn segment_path(dir: &Path, number: u64) -> PathBuf {
+/// The file of segment `number`.
+pub(crate) fn segment_path(dir: &Path, number: u64) -> PathBuf {
     dir.join(format!("journal-{number:010}.log"))
 }
 
 fn segment_number(name: &str) -> Option<u64> {
-    if name == LEGACY_FILE {
-        return Some(0);
-    }
     name.strip_prefix("journal-")?
         .strip_suffix(".log")?
         .parse()
@@ -44,7 +47,7 @@ fn segment_number(name: &str) -> Option<u64> {
 }
 
 /// The segments in `dir`, oldest first.
-fn segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, StoreError> {
+pub(crate) fn segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, StoreError> {
     let mut found = Vec::new();
     let entries = std::fs::read_dir(dir).map_err(|e| StoreError::io(dir, e))?;
     for entry in entries {
@@ -66,8 +69,9 @@ fn sync_dir(dir: &Path) -> Result<(), StoreError> {
 
 /// What [`Journal::recover`] found.
 pub(crate) struct Recovered {
-    /// Every whole record, in the order it was written.
-    pub(crate) entries: Vec<Entry>,
+    /// Every whole record after the position asked for, in the order it was written, with
+    /// its segment number (and its offset in that segment in [`Entry::at`]).
+    pub(crate) entries: Vec<(u64, Entry)>,
     /// The highest segment number present (0 if none).
     pub(crate) last_segment: u64,
 }
@@ -85,14 +89,33 @@ pub(crate) struct Journal {
 }
 
 impl Journal {
-    /// Reads every segment in `dir`, oldest first, each up to its first torn or corrupt record.
-    pub(crate) fn recover(dir: &Path) -> Result<Recovered, StoreError> {
+    /// Reads the records from `from` on, segment by segment, each segment up to its first torn
+    /// or corrupt record.
+    pub(crate) fn recover(dir: &Path, from: JournalPos) -> Result<Recovered, StoreError> {
+        let legacy = dir.join(LEGACY_FILE);
+        if legacy.exists() {
+            let zero = segment_path(dir, 0);
+            std::fs::rename(&legacy, &zero).map_err(|e| StoreError::io(&legacy, e))?;
+            sync_dir(dir)?;
+        }
         let mut entries = Vec::new();
         let mut last_segment = 0;
         for (number, path) in segments(dir)? {
+            last_segment = last_segment.max(number);
+            if number < from.segment {
+                continue;
+            }
+            let start = if number == from.segment {
+                from.offset
+            } else {
+                0
+            };
             let mut bytes = Vec::new();
             File::open(&path)
-                .and_then(|mut f| f.read_to_end(&mut bytes))
+                .and_then(|mut f| {
+                    f.seek(SeekFrom::Start(start))?;
+                    f.read_to_end(&mut bytes)
+                })
                 .map_err(|e| StoreError::io(&path, e))?;
             let (found, good) = decode_all(&bytes);
             if good < bytes.len() {
@@ -102,8 +125,10 @@ impl Journal {
                     "A store journal segment ended in a torn record (a crash mid-write); it was never acknowledged and is dropped."
                 );
             }
-            entries.extend(found);
-            last_segment = last_segment.max(number);
+            entries.extend(found.into_iter().map(|mut entry| {
+                entry.at += start;
+                (number, entry)
+            }));
         }
         Ok(Recovered {
             entries,
@@ -111,10 +136,8 @@ impl Journal {
         })
     }
 
-    /// Deletes every segment through `after` (the database holds their records durably now)
-    /// and starts segment `after + 1`.
+    /// Starts segment `after + 1` (older segments stay: stored messages refer to them).
     pub(crate) fn start(dir: &Path, after: u64) -> Result<Journal, StoreError> {
-        remove_segments(dir, after)?;
         let number = after + 1;
         let path = segment_path(dir, number);
         let file = create(&path)?;
@@ -127,11 +150,6 @@ impl Journal {
             len: 0,
             synced: Arc::default(),
         })
-    }
-
-    /// The number of the segment being written.
-    pub(crate) fn number(&self) -> u64 {
-        self.number
     }
 
     /// Bytes of records in the current segment.
@@ -186,8 +204,16 @@ impl Journal {
         Ok(())
     }
 
+    /// Where the next record will go.
+    pub(crate) fn position(&self) -> JournalPos {
+        JournalPos {
+            segment: self.number,
+            offset: self.len,
+        }
+    }
+
     /// Syncs the current segment and starts the next one. Returns the number of the segment
-    /// just closed: it may be deleted once the database holds its records durably.
+    /// just closed.
     pub(crate) fn rotate(&mut self) -> Result<u64, StoreError> {
         self.sync()?;
         let number = self.number + 1;
@@ -213,16 +239,16 @@ fn create(path: &Path) -> Result<File, StoreError> {
         .map_err(|e| StoreError::io(path, e))
 }
 
-/// Deletes the segments numbered up to `through`. Not synced: a deletion lost in a crash only
-/// means records the database already holds are read, and skipped, at the next open.
-pub(crate) fn remove_segments(dir: &Path, through: u64) -> Result<(), StoreError> {
-    for (number, path) in segments(dir)? {
-        if number > through {
-            break;
-        }
-        std::fs::remove_file(&path).map_err(|e| StoreError::io(&path, e))?;
+/// Deletes segment `number`, which no stored message refers to any more. Not synced: a
+/// deletion lost in a crash only leaves a file nobody reads, deleted again at a later
+/// checkpoint.
+pub(crate) fn remove_segment(dir: &Path, number: u64) -> Result<(), StoreError> {
+    let path = segment_path(dir, number);
+    match std::fs::remove_file(&path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(StoreError::io(&path, e)),
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -250,15 +276,20 @@ mod tests {
         bytes
     }
 
+    fn ids(recovered: &Recovered) -> Vec<u64> {
+        recovered.entries.iter().map(|(_, e)| e.id).collect()
+    }
+
     #[test]
     fn segments_survive_reopen_in_order_and_a_torn_tail_is_dropped() {
         let dir = tempfile::tempdir().unwrap();
-        let recovered = Journal::recover(dir.path()).unwrap();
+        let recovered = Journal::recover(dir.path(), JournalPos::default()).unwrap();
         assert!(recovered.entries.is_empty());
         let mut journal = Journal::start(dir.path(), recovered.last_segment).unwrap();
         journal.append(&record(1)).unwrap();
         let closed = journal.rotate().unwrap();
-        assert_eq!(closed + 1, journal.number());
+        assert_eq!(closed + 1, journal.position().segment);
+        let second_at = journal.position();
         journal.append(&record(2)).unwrap();
         journal.sync().unwrap();
         // A torn half record after it, as a crash mid-write leaves.
@@ -266,35 +297,49 @@ mod tests {
         journal.append(&half[..half.len() / 2]).unwrap();
         drop(journal);
 
-        let recovered = Journal::recover(dir.path()).unwrap();
-        let ids: Vec<u64> = recovered.entries.iter().map(|e| e.id).collect();
-        assert_eq!(ids, [1, 2]);
+        let recovered = Journal::recover(dir.path(), JournalPos::default()).unwrap();
+        assert_eq!(ids(&recovered), [1, 2]);
         assert_eq!(recovered.last_segment, closed + 1);
+        let (segment, second) = &recovered.entries[1];
+        assert_eq!((*segment, second.at), (second_at.segment, second_at.offset));
 
-        // Removing the closed segment keeps the newer one.
-        remove_segments(dir.path(), closed).unwrap();
-        let ids: Vec<u64> = Journal::recover(dir.path())
-            .unwrap()
-            .entries
-            .iter()
-            .map(|e| e.id)
-            .collect();
-        assert_eq!(ids, [2]);
+        // Reading from a position skips what is before it, in older segments too.
+        let from_second = Journal::recover(dir.path(), second_at).unwrap();
+        assert_eq!(ids(&from_second), [2]);
+        assert_eq!(from_second.entries[0].1.at, second_at.offset);
+        let past_the_end = JournalPos {
+            segment: second_at.segment,
+            offset: 1 << 20,
+        };
+        assert!(
+            Journal::recover(dir.path(), past_the_end)
+                .unwrap()
+                .entries
+                .is_empty()
+        );
 
-        // Starting after replay removes everything older.
+        // Removing the closed segment keeps the newer one; starting keeps both.
+        remove_segment(dir.path(), closed).unwrap();
+        remove_segment(dir.path(), closed).unwrap();
+        let recovered = Journal::recover(dir.path(), JournalPos::default()).unwrap();
+        assert_eq!(ids(&recovered), [2]);
         let journal = Journal::start(dir.path(), closed + 1).unwrap();
-        assert!(Journal::recover(dir.path()).unwrap().entries.is_empty());
-        assert_eq!(journal.number(), closed + 2);
+        assert_eq!(journal.position().segment, closed + 2);
+        assert_eq!(
+            ids(&Journal::recover(dir.path(), JournalPos::default()).unwrap()),
+            [2]
+        );
     }
 
     #[test]
-    fn the_single_file_of_earlier_versions_is_read_as_segment_zero() {
+    fn the_single_file_of_earlier_versions_becomes_segment_zero() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(LEGACY_FILE), record(9)).unwrap();
-        let recovered = Journal::recover(dir.path()).unwrap();
-        assert_eq!(recovered.entries.len(), 1);
+        let recovered = Journal::recover(dir.path(), JournalPos::default()).unwrap();
+        assert_eq!(ids(&recovered), [9]);
+        assert_eq!(recovered.entries[0].0, 0);
         assert_eq!(recovered.last_segment, 0);
-        Journal::start(dir.path(), 0).unwrap();
         assert!(!dir.path().join(LEGACY_FILE).exists());
+        assert!(segment_path(dir.path(), 0).exists());
     }
 }

@@ -36,6 +36,10 @@ pub(crate) struct Entry {
     pub(crate) now_ms: u64,
     /// The message as the pipeline handed it over.
     pub(crate) msg: NewMessage,
+    /// Where the record starts in the bytes it was read from.
+    pub(crate) at: u64,
+    /// The record's length, frame included.
+    pub(crate) len: u32,
 }
 
 /// Appends the record of accepting `msg` as `id` to `out`.
@@ -97,6 +101,13 @@ fn put_blob(out: &mut Vec<u8>, bytes: &[u8]) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Reads one whole record, which must fill `bytes` exactly; `None` if it is torn, fails its
+/// checksum or does not end where `bytes` does.
+pub(crate) fn decode_record(bytes: &[u8]) -> Option<Entry> {
+    let (entry, end) = decode_one(bytes, 0)?;
+    (end == bytes.len()).then_some(entry)
+}
+
 /// Reads records from the front of `bytes` until the first one that is torn or fails its
 /// checksum. Returns them and the length of the good prefix.
 pub(crate) fn decode_all(bytes: &[u8]) -> (Vec<Entry>, usize) {
@@ -151,7 +162,15 @@ fn decode_one(bytes: &[u8], at: usize) -> Option<(Entry, usize)> {
         transformed,
         deliveries,
     };
-    Some((Entry { id, now_ms, msg }, body_start + len))
+    let end = body_start + len;
+    let entry = Entry {
+        id,
+        now_ms,
+        msg,
+        at: at as u64,
+        len: u32::try_from(end - at).ok()?,
+    };
+    Some((entry, end))
 }
 
 /// A cursor over big-endian numbers and length-prefixed blobs; `None` when the bytes run out.
@@ -237,6 +256,9 @@ mod tests {
         assert_eq!(entries[1].now_ms, 11);
         assert_eq!(entries[0].msg, msg(1, false));
         assert_eq!(entries[1].msg, msg(2, true));
+        let second = &bytes[entries[1].at as usize..][..entries[1].len as usize];
+        assert_eq!(decode_record(second).map(|e| e.id), Some(2));
+        assert!(decode_record(&bytes).is_none(), "two records are not one");
 
         encode_accept(&mut bytes, 3, 12, &msg(3, false)).unwrap();
         for cut in whole..bytes.len() {

@@ -22,10 +22,17 @@ pub(crate) const META_NEXT_ID: &[u8] = b"next_id";
 /// message id, so a replayed message goes to the tail.
 pub(crate) const META_NEXT_SEQ: &[u8] = b"next_seq";
 
+/// `meta` table: the journal position ([`JournalPos`](super::bodies::JournalPos)) before
+/// which the database holds every record, as of its last checkpoint: where replay at open
+/// starts.
+pub(crate) const META_JOURNAL_APPLIED: &[u8] = b"journal_applied";
+
 /// Tag of a per-status message count in the `counts` table.
 const COUNT_STATUS: u8 = 1;
 /// Tag of a queue-depth count in the `counts` table.
 const COUNT_QUEUE: u8 = 2;
+/// Tag of a journal segment's reference count in the `counts` table.
+const COUNT_SEGMENT: u8 = 3;
 
 /// Appends `s` with its 2-byte length. Names longer than 65,535 bytes are refused rather than
 /// truncated, because a truncated name would silently share keys with another.
@@ -155,6 +162,14 @@ pub(crate) fn count_queue(channel: &str, destination: &str) -> Result<Vec<u8>, S
     put_str(&mut key, channel)?;
     put_str(&mut key, destination)?;
     Ok(key)
+}
+
+/// `counts`: how many stored messages keep their bodies in journal segment `segment` (it is
+/// deleted when none does).
+pub(crate) fn count_segment(segment: u64) -> Vec<u8> {
+    let mut key = vec![COUNT_SEGMENT];
+    key.extend_from_slice(&segment.to_be_bytes());
+    key
 }
 
 /// The smallest key greater than every key that starts with `prefix`: the exclusive upper bound

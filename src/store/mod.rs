@@ -57,6 +57,7 @@
 
 mod applier;
 mod background_sync;
+mod bodies;
 mod conflicts;
 mod error;
 mod handle;

@@ -11,7 +11,9 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::ops::ControlFlow;
+use std::path::Path;
 
+use super::bodies::{self, BodyRef};
 use super::error::StoreError;
 use super::keys;
 use super::kv::{Batch, Change, KeyRange, Snapshot, Table};
@@ -101,6 +103,18 @@ impl<'a> Tx<'a> {
         Ok(())
     }
 
+    /// Counts one stored message more (`delta` 1) or less (-1) whose body is in journal
+    /// `segment`; the count's key goes when it reaches zero.
+    fn add_segment_ref(&mut self, segment: u64, delta: i64) -> Result<(), StoreError> {
+        let key = keys::count_segment(segment);
+        let current = record::decode_counter("count", self.get(Table::Counts, &key)?.as_deref())?;
+        match current.saturating_add_signed(delta) {
+            0 => self.delete(Table::Counts, key),
+            next => self.put(Table::Counts, key, next.to_be_bytes().to_vec()),
+        }
+        Ok(())
+    }
+
     fn put_counters(&mut self, counters: &Counters) {
         self.put(
             Table::Meta,
@@ -166,6 +180,7 @@ impl<'a> Tx<'a> {
             enqueued_at_ms: now_ms,
             control_id: record.meta.control_id.clone(),
             payload: dest.payload,
+            body: record.body,
         };
         dest.status = DeliveryStatus::Queued;
         dest.queue_seq = Some(seq);
@@ -205,13 +220,15 @@ pub(crate) fn check_accept(msg: &NewMessage) -> Result<(), StoreError> {
 }
 
 /// Stores a new message as `id` (handed out by the writer when it journaled it) with its queue
-/// entries. Returns its id.
+/// entries. Returns its id. With `body`, the message's bytes stay in that journal record and
+/// the database stores only where it is; without, they go into the database.
 pub(crate) fn accept(
     tx: &mut Tx<'_>,
     counters: &mut Counters,
     id: MessageId,
     msg: NewMessage,
     now_ms: u64,
+    body: Option<BodyRef>,
 ) -> Result<MessageId, StoreError> {
     check_accept(&msg)?;
     counters.next_id = counters.next_id.max(id.saturating_add(1));
@@ -243,22 +260,13 @@ pub(crate) fn accept(
                 payload: *source,
             })
             .collect(),
+        body,
     };
-    let key = keys::message(id);
-    tx.put(Table::Raw, key, msg.raw);
-    if let Some(transformed) = msg.transformed {
-        tx.put(Table::Transformed, key, transformed);
+    match body {
+        Some(at) => tx.add_segment_ref(at.segment, 1)?,
+        None => put_bytes(tx, id, msg.raw, msg.transformed, msg.deliveries, &sources)?,
     }
-    for (index, delivery) in msg.deliveries.into_iter().enumerate() {
-        let dest_index = u16::try_from(index)
-            .map_err(|_| StoreError::Invalid("more than 65535 destinations".into()))?;
-        if sources.get(index) == Some(&PayloadSource::Own) {
-            tx.put(
-                Table::Payloads,
-                keys::payload(id, dest_index),
-                delivery.payload,
-            );
-        }
+    for index in 0..record.destinations.len() {
         // Queue age counts from now, by the writer's clock (the received time is the caller's).
         tx.enqueue(counters, id, &mut record, index, now_ms)?;
     }
@@ -284,6 +292,75 @@ pub(crate) fn accept(
     tx.put_record(id, &record)?;
     tx.put_counters(counters);
     Ok(id)
+}
+
+/// Puts a message's bulk bytes into the database: raw, transformed, and each payload that is
+/// its own.
+fn put_bytes(
+    tx: &mut Tx<'_>,
+    id: MessageId,
+    raw: Vec<u8>,
+    transformed: Option<Vec<u8>>,
+    deliveries: Vec<super::model::NewDelivery>,
+    sources: &[PayloadSource],
+) -> Result<(), StoreError> {
+    let key = keys::message(id);
+    tx.put(Table::Raw, key, raw);
+    if let Some(transformed) = transformed {
+        tx.put(Table::Transformed, key, transformed);
+    }
+    for (index, delivery) in deliveries.into_iter().enumerate() {
+        let dest_index = u16::try_from(index)
+            .map_err(|_| StoreError::Invalid("more than 65535 destinations".into()))?;
+        if sources.get(index) == Some(&PayloadSource::Own) {
+            tx.put(
+                Table::Payloads,
+                keys::payload(id, dest_index),
+                delivery.payload,
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Moves a message's bytes from its journal record into the database, so that its segment
+/// can go when the rest of it is pruned (a message kept longer, an error or one still queued,
+/// would otherwise keep the whole segment).
+fn rehome(
+    tx: &mut Tx<'_>,
+    journal_dir: &Path,
+    id: MessageId,
+    mut record: MessageRecord,
+) -> Result<(), StoreError> {
+    let Some(at) = record.body.take() else {
+        return Ok(());
+    };
+    let entry = bodies::read(journal_dir, id, &at)?;
+    let sources: Vec<PayloadSource> = record.destinations.iter().map(|d| d.payload).collect();
+    put_bytes(
+        tx,
+        id,
+        entry.msg.raw,
+        entry.msg.transformed,
+        entry.msg.deliveries,
+        &sources,
+    )?;
+    for dest in &record.destinations {
+        let Some(seq) = dest.queue_seq else { continue };
+        let queue_key = keys::queue(&record.channel, &dest.name, seq)?;
+        if let Some(bytes) = tx.get(Table::Queue, &queue_key)? {
+            let mut entry: QueueEntry =
+                record::from_json(|| format!("queue entry of message {id}"), &bytes)?;
+            entry.body = None;
+            tx.put(
+                Table::Queue,
+                queue_key,
+                record::to_json("queue entry", &entry)?,
+            );
+        }
+    }
+    tx.add_segment_ref(at.segment, -1)?;
+    tx.put_record(id, &record)
 }
 
 /// Records one delivery attempt and moves the queue entry as `next` says.
@@ -408,12 +485,17 @@ pub(crate) fn replay(
 /// Deletes up to `limit` prunable messages of `channel`, oldest first. Returns how many were
 /// deleted and whether the scan reached messages that the policy keeps (then there is nothing
 /// more to prune; otherwise the caller asks again, so one prune never holds the writer long).
+///
+/// A message the policy would prune but must keep (still queued, or an error kept longer)
+/// has its bytes moved from the journal (in `journal_dir`) into the database on the way, so
+/// it does not keep its journal segment alive; each counts towards `limit`.
 pub(crate) fn prune_chunk(
     tx: &mut Tx<'_>,
     channel: &str,
     policy: &PrunePolicy,
     now_ms: u64,
     limit: usize,
+    journal_dir: Option<&Path>,
 ) -> Result<(u64, bool), StoreError> {
     let age_cutoff = policy.max_age_ms.map(|age| now_ms.saturating_sub(age));
     let error_cutoff = policy
@@ -438,6 +520,7 @@ pub(crate) fn prune_chunk(
     let snapshot = tx.snapshot;
     let mut position = 0u64;
     let mut deleted = 0u64;
+    let mut rehomed = 0u64;
     let mut done = true;
     let mut failure = None;
     let range = KeyRange::prefix(&keys::by_time_prefix(channel)?);
@@ -456,23 +539,28 @@ pub(crate) fn prune_chunk(
         let Some(record) = tx.record(id)? else {
             return Ok(ControlFlow::Continue(()));
         };
-        if record.is_pending() {
+        let prunable = !record.is_pending()
+            && match error_cutoff {
+                Some(cutoff) if record.status == MessageStatus::Error => at_ms < cutoff,
+                _ => too_old || beyond,
+            };
+        let outcome = if prunable {
+            delete_message(tx, id, &record).map(|()| deleted += 1)
+        } else if (too_old || beyond)
+            && record.body.is_some()
+            && let Some(dir) = journal_dir
+        {
+            rehome(tx, dir, id, record).map(|()| rehomed += 1)
+        } else {
             return Ok(ControlFlow::Continue(()));
-        }
-        let prunable = match error_cutoff {
-            Some(cutoff) if record.status == MessageStatus::Error => at_ms < cutoff,
-            _ => too_old || beyond,
         };
-        if prunable {
-            if let Err(e) = delete_message(tx, id, &record) {
-                failure = Some(e);
-                return Ok(ControlFlow::Break(()));
-            }
-            deleted += 1;
-            if deleted >= limit as u64 {
-                done = false;
-                return Ok(ControlFlow::Break(()));
-            }
+        if let Err(e) = outcome {
+            failure = Some(e);
+            return Ok(ControlFlow::Break(()));
+        }
+        if deleted + rehomed >= limit as u64 {
+            done = false;
+            return Ok(ControlFlow::Break(()));
         }
         Ok(ControlFlow::Continue(()))
     })?;
@@ -490,14 +578,19 @@ fn delete_message(
 ) -> Result<(), StoreError> {
     let key = keys::message(id);
     tx.delete(Table::Messages, key);
-    tx.delete(Table::Raw, key);
-    if record.transformed {
-        tx.delete(Table::Transformed, key);
+    match record.body {
+        Some(at) => tx.add_segment_ref(at.segment, -1)?,
+        None => {
+            tx.delete(Table::Raw, key);
+            if record.transformed {
+                tx.delete(Table::Transformed, key);
+            }
+        }
     }
     for (index, dest) in record.destinations.iter().enumerate() {
         let dest_index = u16::try_from(index)
             .map_err(|_| StoreError::corrupt(format!("message {id}"), "too many destinations"))?;
-        if dest.payload == PayloadSource::Own {
+        if dest.payload == PayloadSource::Own && record.body.is_none() {
             tx.delete(Table::Payloads, keys::payload(id, dest_index));
         }
         // Attempts are numbered 0..attempts, so they are deleted by key without a scan.

@@ -12,7 +12,9 @@
 //! pipeline's duplicate check (which asks [`Store::in_flight`] for the rest).
 
 use std::ops::ControlFlow;
+use std::path::Path;
 
+use super::bodies;
 use super::error::StoreError;
 use super::handle::Store;
 use super::keys;
@@ -63,19 +65,32 @@ fn matches(record: &MessageRecord, filter: &MessageFilter) -> bool {
             .is_none_or(|since| record.received_at_ms >= since)
 }
 
-/// Turns a queue entry into a [`Delivery`] by reading its payload.
+/// Turns a queue entry into a [`Delivery`] by reading its payload (from the journal in `dir`
+/// when it is there).
 fn delivery(
     snapshot: &dyn Snapshot,
+    dir: &Path,
     destination: &str,
     entry: QueueEntry,
 ) -> Result<Delivery, StoreError> {
-    let payload = read_payload(snapshot, entry.message_id, entry.dest_index, entry.payload)?
-        .ok_or_else(|| {
-            StoreError::corrupt(
-                format!("payload of message {}", entry.message_id),
-                "missing",
-            )
-        })?;
+    let payload = match entry.body {
+        Some(at) => {
+            let record = bodies::read(dir, entry.message_id, &at)?;
+            record
+                .msg
+                .deliveries
+                .into_iter()
+                .nth(usize::from(entry.dest_index))
+                .map(|d| d.payload)
+        }
+        None => read_payload(snapshot, entry.message_id, entry.dest_index, entry.payload)?,
+    }
+    .ok_or_else(|| {
+        StoreError::corrupt(
+            format!("payload of message {}", entry.message_id),
+            "missing",
+        )
+    })?;
     Ok(Delivery {
         message_id: entry.message_id,
         destination: destination.to_owned(),
@@ -115,23 +130,42 @@ impl Store {
         let Some(record) = read_record(snapshot, id)? else {
             return Ok(None);
         };
-        let key = keys::message(id);
-        let raw = snapshot.get(Table::Raw, &key)?.ok_or_else(|| {
-            StoreError::corrupt(format!("raw content of message {id}"), "missing")
-        })?;
-        let transformed = if record.transformed {
-            snapshot.get(Table::Transformed, &key)?
-        } else {
-            None
+        // From the journal: everything at once; from the database: the raw and transformed
+        // bytes now, each payload of its own below.
+        let mut journaled = match record.body {
+            Some(at) => Some(bodies::read(&self.inner.dir, id, &at)?.msg),
+            None => None,
+        };
+        let (raw, transformed) = match journaled.as_mut() {
+            Some(msg) => (std::mem::take(&mut msg.raw), msg.transformed.take()),
+            None => {
+                let key = keys::message(id);
+                let raw = snapshot.get(Table::Raw, &key)?.ok_or_else(|| {
+                    StoreError::corrupt(format!("raw content of message {id}"), "missing")
+                })?;
+                let transformed = if record.transformed {
+                    snapshot.get(Table::Transformed, &key)?
+                } else {
+                    None
+                };
+                (raw, transformed)
+            }
         };
         let mut destinations = Vec::with_capacity(record.destinations.len());
         for (index, dest) in record.destinations.iter().enumerate() {
             let dest_index = u16::try_from(index).map_err(|_| {
                 StoreError::corrupt(format!("message {id}"), "too many destinations")
             })?;
-            let payload = match dest.payload {
-                PayloadSource::Raw => raw.clone(),
-                source => read_payload(snapshot, id, dest_index, source)?.unwrap_or_default(),
+            let payload = match (&mut journaled, dest.payload) {
+                (Some(msg), _) => msg
+                    .deliveries
+                    .get_mut(index)
+                    .map(|d| std::mem::take(&mut d.payload))
+                    .unwrap_or_default(),
+                (None, PayloadSource::Raw) => raw.clone(),
+                (None, source) => {
+                    read_payload(snapshot, id, dest_index, source)?.unwrap_or_default()
+                }
             };
             let mut attempts = Vec::with_capacity(dest.attempts as usize);
             snapshot.scan(
@@ -285,7 +319,7 @@ impl Store {
                 Ok(ControlFlow::Break(()))
             },
         )?;
-        head.map(|entry| delivery(snapshot, destination, entry))
+        head.map(|entry| delivery(snapshot, &self.inner.dir, destination, entry))
             .transpose()
     }
 
@@ -324,7 +358,7 @@ impl Store {
             &mut |_, value| {
                 let entry = decode_entry(value)?;
                 if entry.not_before_ms <= now_ms {
-                    ready.push(delivery(snapshot, destination, entry)?);
+                    ready.push(delivery(snapshot, &self.inner.dir, destination, entry)?);
                 }
                 Ok(if ready.len() >= limit {
                     ControlFlow::Break(())

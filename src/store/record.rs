@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::bodies::BodyRef;
 use super::error::StoreError;
 use super::model::{Attempt, DeliveryStatus, MessageId, MessageMeta, MessageStatus, NewMessage};
 
@@ -66,6 +67,10 @@ pub(crate) struct MessageRecord {
     /// `payloads` and `attempts` keys.
     #[serde(default)]
     pub(crate) destinations: Vec<DestRecord>,
+    /// Where the journal holds the bulk bytes (raw, transformed, payloads); `None`: they are
+    /// in the `raw`, `transformed` and `payloads` tables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) body: Option<BodyRef>,
 }
 
 /// One destination of a message.
@@ -138,6 +143,9 @@ pub(crate) struct QueueEntry {
     /// Where the payload is stored (copied from the destination record).
     #[serde(default, skip_serializing_if = "PayloadSource::is_own")]
     pub(crate) payload: PayloadSource,
+    /// The message's journal record, when the payload is there (copied from the record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) body: Option<BodyRef>,
 }
 
 /// The JSON part of an attempt; the response bytes follow it.
@@ -244,6 +252,7 @@ mod tests {
             error: None,
             transformed: false,
             destinations: dests,
+            body: None,
         }
     }
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tokio::sync::{Notify, oneshot};
 
+use super::bodies::{BodyRef, JournalPos};
 use super::error::StoreError;
 use super::in_flight;
 use super::model::{Attempt, Durability, MessageId, NewMessage, NextStep, PrunePolicy};
@@ -93,6 +94,8 @@ pub(crate) enum Work {
         /// Boxed: the other work is a fraction of its size.
         msg: Box<NewMessage>,
         now_ms: u64,
+        /// Its journal record, which keeps its bytes (`None` without a journal).
+        body: Option<BodyRef>,
         reply: Option<Reply<MessageId>>,
         /// Without a journal: the commit must be durable before `reply`.
         durable: bool,
@@ -105,9 +108,10 @@ pub(crate) enum Work {
     },
     /// Delivery bookkeeping or maintenance, with the writer's clock when it arrived.
     Bookkeeping { item: Bookkeeping, now_ms: u64 },
-    /// Make the database durable; then the journal segments up to `through` may go.
+    /// Make the database durable and record that it holds every journal record before
+    /// `upto` (the writer's position when it asked); then segments nobody refers to may go.
     Checkpoint {
-        through: Option<u64>,
+        upto: Option<JournalPos>,
         replies: Vec<Reply<()>>,
     },
 }

@@ -23,9 +23,9 @@
 //! - Delivery bookkeeping (attempts, replays, prunes) is not journaled: the applier answers it
 //!   after its commit and makes it durable within
 //!   [`BOOKKEEPING_MAX_DELAY_MS`](super::applier::BOOKKEEPING_MAX_DELAY_MS).
-//! - Every 2 s while accepts come in (and at 64 MiB) the writer starts a new journal segment
-//!   and asks the applier for a checkpoint: a durable database commit, after which the closed
-//!   segment is deleted.
+//! - Every 2 s while accepts come in the writer asks the applier for a checkpoint: a durable
+//!   database commit that records the journal position it covers (replay at open starts
+//!   there). At 64 MiB the writer starts a new journal segment.
 //!
 //! Without a journal (unit tests over the in-memory backend) the applier answers accepts after
 //! their commit, which is durable for `sync` accepts.
@@ -37,6 +37,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::applier::Applier;
 use super::background_sync::BackgroundSync;
+use super::bodies::BodyRef;
 use super::error::StoreError;
 use super::journal::{self, Journal};
 use super::kv::Kv;
@@ -50,11 +51,13 @@ const MAX_GROUP_REQUESTS: usize = 1024;
 /// ... and at most about this many bytes of message content.
 const MAX_GROUP_BYTES: usize = 64 * 1024 * 1024;
 
-/// A journal segment is closed (and the database checkpointed) this long after its first
-/// record ...
+/// The database is checkpointed this long after the first record since the last checkpoint,
+/// so replay at open stays short.
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(2_000);
-/// ... or once it holds this many bytes, so replay at open stays short.
-const CHECKPOINT_JOURNAL_BYTES: u64 = 64 * 1024 * 1024;
+/// A journal segment is closed once it holds this many bytes: a segment is deleted only when
+/// no stored message refers to it, so smaller segments free disk space sooner, and larger
+/// ones mean fewer files.
+const SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Groups handed to the applier and not yet taken, and the message bytes they hold: when the
 /// applier falls this far behind, the writer waits (and so do new accepts), which bounds the
@@ -83,8 +86,8 @@ pub(crate) struct Writer {
     journal: Option<Journal>,
     /// When the oldest unsynced journal record must be synced, if there is one.
     journal_sync_by: Option<Instant>,
-    /// When the current journal segment is to be closed, once it holds a record.
-    rotate_by: Option<Instant>,
+    /// When the next checkpoint is due, once a record was written since the last one.
+    checkpoint_by: Option<Instant>,
     progress: Arc<Progress>,
     /// The applier, started by [`Writer::run`].
     applier: Option<Applier>,
@@ -120,7 +123,7 @@ impl Writer {
             next_id: counters.next_id,
             journal,
             journal_sync_by: None,
-            rotate_by: None,
+            checkpoint_by: None,
             progress,
             applier: Some(applier),
             syncer: None,
@@ -162,14 +165,10 @@ impl Writer {
             }
         }
         self.serve();
-        // Shutdown: the journal is synced, then the applier checkpoints everything and the
-        // current segment goes too.
+        // Shutdown: the journal is synced, then the applier checkpoints everything.
         self.sync_journal();
-        let through = self.journal.as_ref().map(Journal::number);
-        self.forward(vec![Work::Checkpoint {
-            through,
-            replies: Vec::new(),
-        }]);
+        let checkpoint = self.checkpoint(Vec::new());
+        self.forward(vec![checkpoint]);
         self.to_applier = None;
         if applier.join().is_err() {
             tracing::error!("Store applier thread panicked.");
@@ -184,15 +183,11 @@ impl Writer {
             if self.journal_sync_by.is_some_and(|d| d <= now) {
                 self.sync_journal_in_background();
             }
-            if self.rotate_by.is_some_and(|d| d <= now)
-                && let Some(closed) = self.rotate()
-            {
-                self.forward(vec![Work::Checkpoint {
-                    through: Some(closed),
-                    replies: Vec::new(),
-                }]);
+            if self.checkpoint_by.is_some_and(|d| d <= now) {
+                let checkpoint = self.checkpoint(Vec::new());
+                self.forward(vec![checkpoint]);
             }
-            let deadline = [self.journal_sync_by, self.rotate_by]
+            let deadline = [self.journal_sync_by, self.checkpoint_by]
                 .into_iter()
                 .flatten()
                 .min();
@@ -280,20 +275,25 @@ impl Writer {
         }
     }
 
-    /// Closes the current journal segment; the number of the closed one, which the next
-    /// checkpoint may delete.
-    fn rotate(&mut self) -> Option<u64> {
-        let journal = self.journal.as_mut()?;
+    /// A checkpoint up to where the journal is now (everything before it has been handed to
+    /// the applier).
+    fn checkpoint(&mut self, replies: Vec<Reply<()>>) -> Work {
+        self.checkpoint_by = None;
+        Work::Checkpoint {
+            upto: self.journal.as_ref().map(Journal::position),
+            replies,
+        }
+    }
+
+    /// Closes the current journal segment and starts the next.
+    fn rotate(&mut self) {
+        let Some(journal) = self.journal.as_mut() else {
+            return;
+        };
         match journal.rotate() {
-            Ok(closed) => {
-                self.rotate_by = None;
-                self.journal_sync_by = None;
-                Some(closed)
-            }
+            Ok(_) => self.journal_sync_by = None,
             Err(error) => {
-                tracing::error!(%error, "Cannot start a new store journal segment; retrying.");
-                self.rotate_by = Some(Instant::now() + SYNC_RETRY);
-                None
+                tracing::error!(%error, "Cannot start a new store journal segment; retrying at the next group.");
             }
         }
     }
@@ -302,6 +302,8 @@ impl Writer {
     fn handle_group(&mut self, group: Vec<Request>) {
         let now = now_ms();
         let journaling = self.journal.is_some();
+        // Where this group's records will go.
+        let start = self.journal.as_ref().map(Journal::position);
         let mut records = Vec::new();
         let mut work = Vec::with_capacity(group.len());
         let mut accepted = Vec::new();
@@ -323,13 +325,19 @@ impl Writer {
                         continue;
                     }
                     let id = self.next_id;
-                    if journaling {
+                    let mut body = None;
+                    if let Some(start) = start {
                         let mark = records.len();
                         if let Err(error) = journal::encode_accept(&mut records, id, now, &msg) {
                             records.truncate(mark);
                             let _ = reply.send(Err(error));
                             continue;
                         }
+                        body = Some(BodyRef {
+                            segment: start.segment,
+                            offset: start.offset + mark as u64,
+                            len: u32::try_from(records.len() - mark).unwrap_or(u32::MAX),
+                        });
                     }
                     self.next_id += 1;
                     let max_delay_ms = match durability {
@@ -352,6 +360,7 @@ impl Writer {
                         id,
                         msg,
                         now_ms: now,
+                        body,
                         reply,
                         durable: !journaling && durability == Durability::Sync,
                         max_delay_ms: if journaling { None } else { max_delay_ms },
@@ -381,20 +390,22 @@ impl Writer {
                 self.journal_sync_by =
                     Some(self.journal_sync_by.map_or(deadline, |d| d.min(deadline)));
             }
-            if self.rotate_by.is_none() {
-                self.rotate_by = Some(Instant::now() + CHECKPOINT_INTERVAL);
+            if self.checkpoint_by.is_none() {
+                self.checkpoint_by = Some(Instant::now() + CHECKPOINT_INTERVAL);
             }
         }
 
+        // A flush (pruning makes one) closes the segment too, so that a segment nothing
+        // refers to any more can be deleted now rather than when it is full.
         let full = self
             .journal
             .as_ref()
-            .is_some_and(|j| j.len() >= CHECKPOINT_JOURNAL_BYTES);
+            .is_some_and(|j| j.len() >= SEGMENT_BYTES || (!flushes.is_empty() && j.len() > 0));
+        if full {
+            self.rotate();
+        }
         if !flushes.is_empty() || full {
-            work.push(Work::Checkpoint {
-                through: self.rotate(),
-                replies: flushes,
-            });
+            work.push(self.checkpoint(flushes));
         }
 
         // Numbered before anyone is answered, so a reader that saw an answer waits for it.
