@@ -955,6 +955,57 @@ fn journal_segments(dir: &Path) -> Vec<String> {
     names
 }
 
+/// A channel that keeps everything must not keep the journal segments it shares with a
+/// channel that prunes: once a closed segment is mostly pruned, a checkpoint moves the rest of
+/// its messages into the database and the segment goes.
+async fn mostly_pruned_segments_are_emptied(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), backend);
+    let mut kept = Vec::new();
+    for n in 0..16u64 {
+        let (channel, status) = if n % 8 == 3 {
+            ("keepall", MessageStatus::Queued)
+        } else {
+            (CHANNEL, MessageStatus::Filtered)
+        };
+        let mut msg = message(channel, n, n, &[]);
+        msg.status = status;
+        let id = store.accept(msg, Durability::Sync).await.unwrap();
+        if channel == "keepall" {
+            kept.push((id, n));
+        }
+    }
+    store.flush().await.unwrap();
+    let first = journal_segments(dir.path());
+    assert_eq!(first.len(), 2, "{first:?}");
+    let policy = PrunePolicy {
+        max_messages: Some(0),
+        ..PrunePolicy::default()
+    };
+    assert_eq!(store.prune(CHANNEL, &policy, 1_000).await.unwrap(), 14);
+    // The prune's checkpoint moved the two survivors; the next one deletes the segment.
+    store.flush().await.unwrap();
+    let after = journal_segments(dir.path());
+    assert!(!after.contains(&first[0]), "{first:?} -> {after:?}");
+    for (id, n) in &kept {
+        let stored = store.message(*id).unwrap().unwrap();
+        assert_eq!(stored.raw, message("keepall", *n, 0, &[]).raw);
+        assert_eq!(
+            stored.transformed,
+            message("keepall", *n, 0, &[]).transformed
+        );
+    }
+    drop(store);
+    let store = open(dir.path(), backend);
+    assert_eq!(store.channel_counts("keepall").unwrap().total(), 2);
+    assert_eq!(store.channel_counts(CHANNEL).unwrap().total(), 0);
+    let (id, n) = kept[1];
+    assert_eq!(
+        store.message(id).unwrap().unwrap().raw,
+        message("keepall", n, 0, &[]).raw
+    );
+}
+
 /// Message bytes live in the journal until their messages are pruned: a segment goes once
 /// nothing refers to it, and a message kept longer than the rest of its segment (an error
 /// here) has its bytes moved into the database so it does not keep the segment.
@@ -1453,6 +1504,10 @@ macro_rules! backend_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn journal_segments_live_as_long_as_their_messages() {
                 super::journal_segments_live_as_long_as_their_messages($backend).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn mostly_pruned_segments_are_emptied() {
+                super::mostly_pruned_segments_are_emptied($backend).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn acknowledged_is_visible_at_once() {

@@ -32,13 +32,12 @@ use tokio::sync::Notify;
 use super::bodies::{self, JournalPos};
 use super::error::StoreError;
 use super::in_flight;
-use super::journal;
 use super::keys;
 use super::kv::{Batch, Kv, Table};
 use super::model::MessageId;
 use super::ops::{self, Counters, Tx};
 use super::progress::Progress;
-use super::record;
+use super::segment_gc;
 use super::work::{Bookkeeping, Reply, Work};
 
 /// Delivery bookkeeping is durable within this delay (see the module docs).
@@ -356,9 +355,22 @@ impl Applier {
         };
         if synced.is_ok()
             && let (Some(upto), Some(dir)) = (upto, &self.journal_dir)
-            && let Err(error) = remove_unreferenced(self.kv.as_ref(), dir, upto.segment)
         {
-            tracing::error!(%error, "Cannot delete a store journal segment that nothing refers to.");
+            match segment_gc::tidy(self.kv.as_ref(), dir, upto.segment) {
+                Ok(tidied) => {
+                    self.dirty |= tidied.committed();
+                    if let Some((segment, messages)) = tidied.compacted {
+                        tracing::info!(
+                            segment,
+                            messages,
+                            "Moved the last messages of a mostly pruned journal segment into the database."
+                        );
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(%error, "Cannot tidy the store journal's segments.");
+                }
+            }
         }
         for reply in replies {
             let _ = reply.send(synced.clone());
@@ -485,23 +497,6 @@ impl Applier {
             }
         }
     }
-}
-
-/// Deletes the closed segments (numbered below `current`) that no stored message refers to,
-/// by the durable state the caller just committed.
-fn remove_unreferenced(kv: &dyn Kv, dir: &std::path::Path, current: u64) -> Result<(), StoreError> {
-    let snapshot = kv.snapshot()?;
-    for (number, _) in journal::segments(dir)? {
-        if number >= current {
-            break;
-        }
-        let key = keys::count_segment(number);
-        let refs = record::decode_counter("count", snapshot.get(Table::Counts, &key)?.as_deref())?;
-        if refs == 0 {
-            journal::remove_segment(dir, number)?;
-        }
-    }
-    Ok(())
 }
 
 /// Answers work that could not even be attempted. True if it was a journaled accept (which

@@ -239,6 +239,13 @@ fn create(path: &Path) -> Result<File, StoreError> {
         .map_err(|e| StoreError::io(path, e))
 }
 
+/// Every whole record of segment `number`.
+pub(crate) fn read_segment(dir: &Path, number: u64) -> Result<Vec<Entry>, StoreError> {
+    let path = segment_path(dir, number);
+    let bytes = std::fs::read(&path).map_err(|e| StoreError::io(&path, e))?;
+    Ok(decode_all(&bytes).0)
+}
+
 /// Deletes segment `number`, which no stored message refers to any more. Not synced: a
 /// deletion lost in a crash only leaves a file nobody reads, deleted again at a later
 /// checkpoint.

@@ -33,6 +33,8 @@ const COUNT_STATUS: u8 = 1;
 const COUNT_QUEUE: u8 = 2;
 /// Tag of a journal segment's reference count in the `counts` table.
 const COUNT_SEGMENT: u8 = 3;
+/// Tag of a journal segment's record count in the `counts` table.
+const COUNT_SEGMENT_RECORDS: u8 = 4;
 
 /// Appends `s` with its 2-byte length. Names longer than 65,535 bytes are refused rather than
 /// truncated, because a truncated name would silently share keys with another.
@@ -168,6 +170,14 @@ pub(crate) fn count_queue(channel: &str, destination: &str) -> Result<Vec<u8>, S
 /// deleted when none does).
 pub(crate) fn count_segment(segment: u64) -> Vec<u8> {
     let mut key = vec![COUNT_SEGMENT];
+    key.extend_from_slice(&segment.to_be_bytes());
+    key
+}
+
+/// `counts`: how many messages were ever stored with their bodies in journal segment
+/// `segment` (so that a mostly pruned segment can be told from a small one).
+pub(crate) fn count_segment_records(segment: u64) -> Vec<u8> {
+    let mut key = vec![COUNT_SEGMENT_RECORDS];
     key.extend_from_slice(&segment.to_be_bytes());
     key
 }

@@ -72,6 +72,7 @@ mod progress;
 mod query;
 mod record;
 mod redb_kv;
+mod segment_gc;
 #[cfg(feature = "sled")]
 mod sled_kv;
 mod work;

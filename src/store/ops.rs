@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::ops::ControlFlow;
 use std::path::Path;
 
-use super::bodies::{self, BodyRef};
+use super::bodies::BodyRef;
 use super::error::StoreError;
 use super::keys;
 use super::kv::{Batch, Change, KeyRange, Snapshot, Table};
@@ -21,6 +21,11 @@ use super::model::{
     Attempt, DeliveryStatus, MessageId, MessageStatus, NewMessage, NextStep, PrunePolicy,
 };
 use super::record::{self, DestRecord, MessageRecord, PayloadSource, QueueEntry};
+
+#[path = "rehome.rs"]
+mod rehome;
+pub(crate) use rehome::compact_segment;
+use rehome::rehome;
 
 /// The writer's persisted counters. Kept in memory by the one writer (so no read-modify-write
 /// race exists) and written into every batch that advances them.
@@ -263,7 +268,10 @@ pub(crate) fn accept(
         body,
     };
     match body {
-        Some(at) => tx.add_segment_ref(at.segment, 1)?,
+        Some(at) => {
+            tx.add_segment_ref(at.segment, 1)?;
+            tx.add_count(keys::count_segment_records(at.segment), 1)?;
+        }
         None => put_bytes(tx, id, msg.raw, msg.transformed, msg.deliveries, &sources)?,
     }
     for index in 0..record.destinations.len() {
@@ -296,7 +304,7 @@ pub(crate) fn accept(
 
 /// Puts a message's bulk bytes into the database: raw, transformed, and each payload that is
 /// its own.
-fn put_bytes(
+pub(super) fn put_bytes(
     tx: &mut Tx<'_>,
     id: MessageId,
     raw: Vec<u8>,
@@ -321,46 +329,6 @@ fn put_bytes(
         }
     }
     Ok(())
-}
-
-/// Moves a message's bytes from its journal record into the database, so that its segment
-/// can go when the rest of it is pruned (a message kept longer, an error or one still queued,
-/// would otherwise keep the whole segment).
-fn rehome(
-    tx: &mut Tx<'_>,
-    journal_dir: &Path,
-    id: MessageId,
-    mut record: MessageRecord,
-) -> Result<(), StoreError> {
-    let Some(at) = record.body.take() else {
-        return Ok(());
-    };
-    let entry = bodies::read(journal_dir, id, &at)?;
-    let sources: Vec<PayloadSource> = record.destinations.iter().map(|d| d.payload).collect();
-    put_bytes(
-        tx,
-        id,
-        entry.msg.raw,
-        entry.msg.transformed,
-        entry.msg.deliveries,
-        &sources,
-    )?;
-    for dest in &record.destinations {
-        let Some(seq) = dest.queue_seq else { continue };
-        let queue_key = keys::queue(&record.channel, &dest.name, seq)?;
-        if let Some(bytes) = tx.get(Table::Queue, &queue_key)? {
-            let mut entry: QueueEntry =
-                record::from_json(|| format!("queue entry of message {id}"), &bytes)?;
-            entry.body = None;
-            tx.put(
-                Table::Queue,
-                queue_key,
-                record::to_json("queue entry", &entry)?,
-            );
-        }
-    }
-    tx.add_segment_ref(at.segment, -1)?;
-    tx.put_record(id, &record)
 }
 
 /// Records one delivery attempt and moves the queue entry as `next` says.
