@@ -100,9 +100,12 @@ pub(crate) fn sync_segments(
 ) -> Result<(), StoreError> {
     for segment in segments {
         let path = segment_path(dir, segment);
-        File::open(&path)
-            .and_then(|f| f.sync_data())
-            .map_err(|e| StoreError::io(&path, e))?;
+        match File::open(&path).and_then(|f| f.sync_data()) {
+            Ok(()) => {}
+            // Deleted since: nothing refers to it any more, so nothing needs it durable.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StoreError::io(&path, e)),
+        }
     }
     Ok(())
 }
