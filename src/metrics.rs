@@ -38,8 +38,21 @@ pub const RETRIES: &str = "destination_retries_total";
 pub const REJECTED: &str = "destination_rejected_messages_total";
 /// Time from the start of a delivery attempt to its outcome.
 pub const REQUEST_DURATION: &str = "destination_request_duration_seconds";
+/// Bytes of the store's files, by `part` (`database`, `journal`): message bytes stay in the
+/// journal until their messages are pruned.
+pub const STORE_DISK: &str = "store_disk_bytes";
+/// Journal segment files of the store.
+pub const STORE_JOURNAL_SEGMENTS: &str = "store_journal_segments";
 /// HTTP API requests, by method, matched route and status.
 pub const API_REQUESTS: &str = "api_http_requests_total";
+
+/// Sets the store's disk gauges (called when `/metrics` is scraped: a directory listing is
+/// cheap next to a scrape, and the numbers are then never stale).
+pub fn record_disk_usage(usage: &crate::store::DiskUsage) {
+    metrics::gauge!(STORE_DISK, "part" => "database").set(usage.database_bytes as f64);
+    metrics::gauge!(STORE_DISK, "part" => "journal").set(usage.journal_bytes as f64);
+    metrics::gauge!(STORE_JOURNAL_SEGMENTS).set(usage.journal_segments as f64);
+}
 
 /// Installs the Prometheus recorder and describes every metric. Call once per process; a second
 /// call (tests starting several engines) returns `None` and metrics keep going to the first.
@@ -109,6 +122,16 @@ fn describe() {
         "Age of the oldest entry in a destination queue."
     );
     describe_counter!(SENT, Unit::Count, "Messages a destination accepted.");
+    describe_gauge!(
+        STORE_DISK,
+        Unit::Bytes,
+        "Bytes of the store's files, by part (database, journal)."
+    );
+    describe_gauge!(
+        STORE_JOURNAL_SEGMENTS,
+        Unit::Count,
+        "Journal segment files of the store."
+    );
     describe_counter!(
         RETRIES,
         Unit::Count,

@@ -520,6 +520,8 @@ async fn metrics_pass_promtool() {
         "channel_received_messages_total",
         "mllp_acks_sent_total",
         "destination_sent_messages_total",
+        "store_disk_bytes{part=\"journal\"}",
+        "store_journal_segments",
     ] {
         assert!(metrics.contains(name), "/metrics lacks {name}:\n{metrics}");
     }

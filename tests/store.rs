@@ -978,6 +978,11 @@ async fn mostly_pruned_segments_are_emptied(backend: Backend) {
     store.flush().await.unwrap();
     let first = journal_segments(dir.path());
     assert_eq!(first.len(), 2, "{first:?}");
+    let usage = store.disk_usage().unwrap();
+    assert_eq!(usage.journal_segments, 2);
+    let raw_bytes: usize = (0..16).map(|n| message(CHANNEL, n, n, &[]).raw.len()).sum();
+    assert!(usage.journal_bytes > raw_bytes as u64, "{usage:?}");
+    assert!(usage.database_bytes > 0, "{usage:?}");
     let policy = PrunePolicy {
         max_messages: Some(0),
         ..PrunePolicy::default()

@@ -38,14 +38,20 @@ pub fn router(engine: Arc<Engine>) -> Router {
 
 async fn metrics(axum::extract::State(engine): axum::extract::State<Arc<Engine>>) -> Response {
     match &engine.metrics {
-        Some(handle) => (
-            [(
-                axum::http::header::CONTENT_TYPE,
-                "text/plain; version=0.0.4",
-            )],
-            handle.render(),
-        )
-            .into_response(),
+        Some(handle) => {
+            match engine.store.disk_usage() {
+                Ok(usage) => crate::metrics::record_disk_usage(&usage),
+                Err(error) => tracing::warn!(%error, "Cannot measure the store's files."),
+            }
+            (
+                [(
+                    axum::http::header::CONTENT_TYPE,
+                    "text/plain; version=0.0.4",
+                )],
+                handle.render(),
+            )
+                .into_response()
+        }
         None => {
             ApiError::Unavailable("metrics are exported by another engine in this process".into())
                 .into_response()

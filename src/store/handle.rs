@@ -18,7 +18,9 @@ use super::in_flight::InFlight;
 use super::journal::{self, Journal};
 use super::keys;
 use super::kv::{Batch, Kv, Table};
-use super::model::{Attempt, Backend, Durability, MessageId, NewMessage, NextStep, PrunePolicy};
+use super::model::{
+    Attempt, Backend, DiskUsage, Durability, MessageId, NewMessage, NextStep, PrunePolicy,
+};
 use super::ops::{self, Counters, Tx};
 use super::progress::Progress;
 use super::record;
@@ -144,6 +146,25 @@ impl Store {
     /// The store directory.
     pub fn dir(&self) -> &Path {
         &self.inner.dir
+    }
+
+    /// The sizes of the store's files now: the database and the journal segments.
+    pub fn disk_usage(&self) -> Result<DiskUsage, StoreError> {
+        let dir = &self.inner.dir;
+        let mut usage = DiskUsage::default();
+        for (_, path) in journal::segments(dir)? {
+            // A segment deleted meanwhile simply does not count.
+            if let Ok(meta) = std::fs::metadata(&path) {
+                usage.journal_bytes += meta.len();
+                usage.journal_segments += 1;
+            }
+        }
+        usage.database_bytes = match self.inner.backend {
+            Backend::Redb => file_size(&dir.join(super::redb_kv::FILE_NAME))?,
+            #[cfg(feature = "sled")]
+            Backend::Sled => tree_size(&dir.join(super::sled_kv::DIR_NAME))?,
+        };
+        Ok(usage)
     }
 
     /// Write transactions committed since open: with group commit this grows much more slowly
@@ -334,6 +355,38 @@ impl Future for Accepting {
             Err(error) => Poll::Ready(Err(error.clone())),
         }
     }
+}
+
+/// The size of a file, 0 if it does not exist.
+fn file_size(path: &Path) -> Result<u64, StoreError> {
+    match std::fs::metadata(path) {
+        Ok(meta) => Ok(meta.len()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+        Err(e) => Err(StoreError::io(path, e)),
+    }
+}
+
+/// The total size of the files under `dir`.
+#[cfg(feature = "sled")]
+fn tree_size(dir: &Path) -> Result<u64, StoreError> {
+    let mut total = 0;
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(StoreError::io(dir, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| StoreError::io(dir, e))?;
+        let meta = entry
+            .metadata()
+            .map_err(|e| StoreError::io(entry.path(), e))?;
+        total += if meta.is_dir() {
+            tree_size(&entry.path())?
+        } else {
+            meta.len()
+        };
+    }
+    Ok(total)
 }
 
 /// Applies the journal's accepts that the database does not hold yet (its durable state ends

@@ -82,7 +82,8 @@ pub use conflicts::{ConflictChoice, ConflictId, ConflictRecord, ConflictResoluti
 pub use error::{Source, StoreError};
 pub use handle::{Accepting, Store};
 pub use model::{
-    Attempt, Backend, ChannelCounts, Delivery, DeliveryStatus, Durability, MessageFilter,
-    MessageId, MessageMeta, MessageStatus, MessageSummary, NewDelivery, NewMessage, NextStep,
-    PrunePolicy, QueueStats, StoredDelivery, StoredMessage, UnknownBackend, UnknownStatus,
+    Attempt, Backend, ChannelCounts, Delivery, DeliveryStatus, DiskUsage, Durability,
+    MessageFilter, MessageId, MessageMeta, MessageStatus, MessageSummary, NewDelivery, NewMessage,
+    NextStep, PrunePolicy, QueueStats, StoredDelivery, StoredMessage, UnknownBackend,
+    UnknownStatus,
 };

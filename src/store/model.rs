@@ -381,6 +381,18 @@ pub struct QueueStats {
     pub oldest_enqueued_ms: Option<u64>,
 }
 
+/// The store's files on disk, for `/metrics`: message bytes live in the journal segments until
+/// their messages are pruned, so disk space is watched there as much as in the database.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DiskUsage {
+    /// Bytes of the database file(s).
+    pub database_bytes: u64,
+    /// Bytes of the journal segments.
+    pub journal_bytes: u64,
+    /// Journal segment files.
+    pub journal_segments: u64,
+}
+
 /// How many of a channel's stored messages are in each status. Pruned messages no longer
 /// count; lifetime totals belong to the metrics counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
