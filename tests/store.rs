@@ -955,6 +955,78 @@ fn journal_segments(dir: &Path) -> Vec<String> {
     names
 }
 
+/// A store written by an earlier build (schema 1: message bytes inside redb, see
+/// `tests/fixtures/store-v1/README.md`) opens with this one: every message reads back whole,
+/// new messages keep their bytes in the journal beside the old ones, and pruning the old ones
+/// works. Only for redb: the fixture is a redb file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schema_1_store_opens_and_keeps_its_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/store-v1/ihub.redb");
+    std::fs::copy(&fixture, dir.path().join("ihub.redb")).unwrap();
+    let store = open(dir.path(), Backend::Redb);
+    let old = store
+        .list(&MessageFilter {
+            channel: Some("fx".into()),
+            ..MessageFilter::default()
+        })
+        .unwrap();
+    let mut controls: Vec<String> = old.iter().map(|m| m.meta.control_id.clone()).collect();
+    controls.sort();
+    assert_eq!(controls, ["UPG0", "UPG1", "UPG2", "UPG3"]);
+    for summary in &old {
+        let stored = store.message(summary.id).unwrap().unwrap();
+        let text = String::from_utf8(stored.raw.clone()).unwrap();
+        let n = &summary.meta.control_id[3..];
+        assert!(text.starts_with("MSH|^~\\&|UPGRADE|TESTLAB|"), "{text:?}");
+        assert!(text.contains(&format!("PID|1||MRN-FX{n}||")), "{text:?}");
+        assert_eq!(stored.destinations[0].destination, "archive");
+        assert_eq!(stored.destinations[0].payload, stored.raw);
+    }
+    // A new message goes to the journal; both kinds read back after a reopen.
+    let new = store
+        .accept(message("fx", 7, now_ms(), &[]), Durability::Sync)
+        .await
+        .unwrap();
+    assert!(old.iter().all(|m| m.id < new));
+    drop(store);
+    let store = open(dir.path(), Backend::Redb);
+    assert_eq!(
+        store.message(new).unwrap().unwrap().raw,
+        message("fx", 7, 0, &[]).raw
+    );
+    for summary in &old {
+        store.replay(summary.id, None).await.ok();
+    }
+    let head = store.next_delivery("fx", "archive").unwrap().unwrap();
+    assert_eq!(
+        head.payload,
+        store.message(head.message_id).unwrap().unwrap().raw
+    );
+    // Old messages are pruned like new ones once nothing is queued.
+    for summary in &old {
+        while let Some(delivery) = store.next_delivery("fx", "archive").unwrap() {
+            store
+                .record_attempt(
+                    "fx",
+                    "archive",
+                    delivery.message_id,
+                    attempt(true, None),
+                    NextStep::Sent,
+                )
+                .await
+                .unwrap();
+        }
+        assert!(store.message(summary.id).unwrap().is_some());
+    }
+    let policy = PrunePolicy {
+        max_messages: Some(1),
+        ..PrunePolicy::default()
+    };
+    assert_eq!(store.prune("fx", &policy, now_ms()).await.unwrap(), 4);
+    assert!(store.message(new).unwrap().is_some());
+}
+
 /// A channel that keeps everything must not keep the journal segments it shares with a
 /// channel that prunes: once a closed segment is mostly pruned, a checkpoint moves the rest of
 /// its messages into the database and the segment goes.
