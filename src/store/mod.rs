@@ -6,9 +6,11 @@
 //! on disk (fsync), and concurrent accepts share one write and one sync (group commit), so
 //! durability costs one disk sync per batch, not per message. The durability point is an
 //! append-only, segmented journal (`journal`); a second thread puts the same changes into the
-//! database as cheap non-durable commits, a periodic checkpoint makes them durable and deletes
-//! the journal segments they cover, and the journal is replayed at open. Reads see everything
-//! acknowledged (they wait, briefly, for the database to catch up: `progress`).
+//! database as cheap non-durable commits, and a periodic checkpoint makes them durable and
+//! records how far the journal is applied, which is where replay at open starts. The message
+//! bytes themselves stay in the journal (`bodies`): the database keeps where each record is, and
+//! a segment is deleted once no stored message refers to it. Reads see everything acknowledged
+//! (they wait, briefly, for the database to catch up: `progress`).
 //!
 //! Layers, bottom up:
 //! - `kv`: a small ordered key-value seam (named tables, get, range scans both ways, atomic
@@ -19,6 +21,9 @@
 //! - `ops`: the write operations, with every index and counter kept in the same batch.
 //! - `journal` and `journal_record`: the checksummed accept log that an acknowledgement waits
 //!   for: its segment files, and the format of one record.
+//! - `bodies`: where a message's bytes are in the journal, and reading them back.
+//! - `rehome` (under `ops`) and `segment_gc`: moving the bytes of long-kept messages into the
+//!   database, and deleting or emptying segments nothing (or little) refers to.
 //! - `writer`: the writer thread: numbering, the journal's group commit, answers.
 //! - `applier`: the applier thread: database commits, wake-ups, checkpoints.
 //! - `work`: the requests into the writer and the work it hands to the applier.
