@@ -102,7 +102,9 @@ impl Store {
         let (mut counters, applied) = init_schema(kv.as_ref())?;
         let recovered = Journal::recover(dir, applied)?;
         replay_journal(kv.as_ref(), dir, &mut counters, recovered.entries)?;
-        let journal = Journal::start(dir, recovered.last_segment)?;
+        // Never below the applied position: records there would be skipped at the next open
+        // (only possible if segment files were deleted by hand).
+        let journal = Journal::start(dir, recovered.last_segment.max(applied.segment))?;
         let commits = Arc::new(AtomicU64::new(0));
         let progress = Arc::new(Progress::default());
         let (sender, receiver) = mpsc::channel();
