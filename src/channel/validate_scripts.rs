@@ -138,15 +138,35 @@ pub(crate) fn transform(
         return None;
     }
     let script_path = config.script.as_ref().map(|s| script(cx, s, engine));
-    let mapping = config
-        .mapping
-        .as_ref()
-        .map(|m| existing_file(cx, m, "mapping"));
+    let mapping = config.mapping.as_ref().map(|m| {
+        let path = existing_file(cx, m, "mapping")?;
+        mapping_file(cx, m, &path, engine)?;
+        Some(path)
+    });
     // A key that was given but failed fails the whole transform.
     Some(CheckedTransform {
         script: script_path.map_or(Some(None), |p| p.map(Some))?,
         mapping: mapping.map_or(Some(None), |p| p.map(Some))?,
     })
+}
+
+/// Builds the mapping file at `path` (named by `key`) as the channel would at start, and
+/// reports each of its problems (`file:line:col: …`) at the key. `None` if it has any.
+fn mapping_file(
+    cx: &mut FileCx<'_>,
+    key: &Spanned<String>,
+    path: &Path,
+    engine: &Arc<ScriptEngine>,
+) -> Option<()> {
+    match super::stage::ChannelMapping::load(path, &engine.env().lookups) {
+        Ok(_) => Some(()),
+        Err(problems) => {
+            for problem in problems.lines().filter(|l| !l.trim().is_empty()) {
+                cx.error(key.span(), format!("mapping {problem}"));
+            }
+            None
+        }
+    }
 }
 
 /// Every `lookup("table", ..)` in script text with a literal table name: (line, column,
