@@ -113,6 +113,59 @@ pub(crate) fn sync_segments(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::journal_record::encode_accept;
+    use crate::store::model::{MessageMeta, MessageStatus, NewMessage};
+
+    fn message() -> NewMessage {
+        NewMessage {
+            channel: "ch".into(),
+            peer: "peer".into(),
+            received_at_ms: 7,
+            raw: b"MSH|^~\\&|A|B\r".to_vec(),
+            meta: MessageMeta::default(),
+            status: MessageStatus::Filtered,
+            error: None,
+            transformed: None,
+            deliveries: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_record_reads_back_and_damage_is_named_with_file_and_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bytes = b"earlier records".to_vec();
+        let offset = bytes.len() as u64;
+        encode_accept(&mut bytes, 42, 1, &message()).unwrap();
+        let len = u32::try_from(bytes.len() as u64 - offset).unwrap();
+        let path = segment_path(dir.path(), 3);
+        std::fs::write(&path, &bytes).unwrap();
+        let at = BodyRef {
+            segment: 3,
+            offset,
+            len,
+        };
+        assert_eq!(read(dir.path(), 42, &at).unwrap().msg, message());
+
+        // Another message's reference to the same record is refused.
+        let wrong = read(dir.path(), 43, &at).unwrap_err().to_string();
+        assert!(wrong.contains("holds message 42"), "{wrong}");
+
+        // A flipped bit fails the checksum; the error names the file and the offset.
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        std::fs::write(&path, &bytes).unwrap();
+        let damaged = read(dir.path(), 42, &at).unwrap_err().to_string();
+        assert!(damaged.contains("journal-0000000003.log"), "{damaged}");
+        assert!(damaged.contains(&format!("at byte {offset}")), "{damaged}");
+
+        // A record cut short, and a missing segment, are errors too, not panics.
+        std::fs::write(&path, &bytes[..last]).unwrap();
+        assert!(read(dir.path(), 42, &at).is_err());
+        std::fs::remove_file(&path).unwrap();
+        assert!(read(dir.path(), 42, &at).is_err());
+        // Syncing a segment that is gone is not an error: nothing refers to it.
+        sync_segments(dir.path(), [3]).unwrap();
+    }
 
     #[test]
     fn positions_round_trip_and_order_by_segment_first() {

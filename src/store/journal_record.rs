@@ -29,6 +29,7 @@ struct Header {
 }
 
 /// One accept read back from the journal.
+#[derive(Debug)]
 pub(crate) struct Entry {
     /// The id the writer gave it.
     pub(crate) id: MessageId,
