@@ -926,11 +926,7 @@ async fn acknowledged_is_visible_at_once(backend: Backend) {
     assert_eq!(store.queue_stats(CHANNEL, "ehr").unwrap().depth, 400);
     assert_eq!(store.channel_counts(CHANNEL).unwrap().total(), 400);
     store.flush().await.unwrap();
-    let segments: Vec<String> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| name.starts_with("journal-"))
-        .collect();
+    let segments = journal_segments(dir.path());
     assert_eq!(
         segments.len(),
         2,

@@ -293,16 +293,15 @@ impl Applier {
                 self.commits.fetch_add(1, Ordering::Relaxed);
                 if !needs.durable {
                     self.dirty = true;
-                }
-                if !needs.durable
-                    && let Some(delay) = needs.delay_ms
-                {
                     // Bookkeeping (and, without a journal, `interval` accepts) must be durable
                     // within its delay. Journaled accepts need no deadline of their own: the
                     // journal holds them, and replay at open starts before them until a
                     // checkpoint covers them.
-                    let deadline = Instant::now() + Duration::from_millis(delay);
-                    self.durable_by = Some(self.durable_by.map_or(deadline, |d| d.min(deadline)));
+                    if let Some(delay) = needs.delay_ms {
+                        let deadline = Instant::now() + Duration::from_millis(delay);
+                        self.durable_by =
+                            Some(self.durable_by.map_or(deadline, |d| d.min(deadline)));
+                    }
                 }
             }
             applied
