@@ -940,6 +940,49 @@ async fn acknowledged_is_visible_at_once(backend: Backend) {
     assert_eq!(head.payload, first.destinations[0].payload);
 }
 
+/// `interval` accepts are journaled on the caller's thread, `sync` ones by the writer thread;
+/// a sender that submits one of each without waiting in between still gets them numbered, and
+/// queued, in the order it sent them.
+async fn sync_and_interval_keep_each_senders_order(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), backend);
+    let interval = Durability::Interval { max_delay_ms: 50 };
+    let mut tasks = Vec::new();
+    for task in 0..4u64 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut last = 0;
+            for n in 0..40u64 {
+                let number = task * 1_000 + n * 2;
+                let (first_durability, second_durability) = if n % 2 == 0 {
+                    (Durability::Sync, interval)
+                } else {
+                    (interval, Durability::Sync)
+                };
+                let first =
+                    store.submit(message(CHANNEL, number, number, &["ehr"]), first_durability);
+                let second = store.submit(
+                    message(CHANNEL, number + 1, number + 1, &["ehr"]),
+                    second_durability,
+                );
+                let (first, second) = (first.await.unwrap(), second.await.unwrap());
+                assert!(
+                    last < first && first < second,
+                    "submitted in the order {last}, {first}, {second}"
+                );
+                last = second;
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert_eq!(store.queue_stats(CHANNEL, "ehr").unwrap().depth, 320);
+    drop(store);
+    let store = open(dir.path(), backend);
+    assert_eq!(store.channel_counts(CHANNEL).unwrap().total(), 320);
+}
+
 /// Names of the journal segments in `dir`.
 fn journal_segments(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -1585,6 +1628,10 @@ macro_rules! backend_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn acknowledged_is_visible_at_once() {
                 super::acknowledged_is_visible_at_once($backend).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sync_and_interval_keep_each_senders_order() {
+                super::sync_and_interval_keep_each_senders_order($backend).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn group_commit() {

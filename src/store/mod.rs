@@ -71,6 +71,7 @@ mod journal;
 mod journal_record;
 mod keys;
 mod kv;
+mod ledger;
 mod model;
 mod ops;
 mod progress;
