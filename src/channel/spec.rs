@@ -126,8 +126,9 @@ pub enum Durability {
     /// ACK only after the message is synced to disk (group commit shares one sync among
     /// concurrent messages). Nothing acknowledged is lost, even in a power cut.
     Sync,
-    /// ACK once the message is written; the store syncs at most every `flush_interval`.
-    /// Faster, but a crash can lose up to that much acknowledged traffic.
+    /// ACK once the message is written to the store's journal; the store syncs at most every
+    /// `flush_interval`. Faster; a process crash loses nothing, but a power cut or an OS crash
+    /// can lose up to that much acknowledged traffic.
     Interval {
         /// The longest time between syncs.
         flush_interval: Duration,

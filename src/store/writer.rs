@@ -1,25 +1,27 @@
-//! The writer thread: every write of the store goes through it. It numbers new messages,
-//! appends them to the journal (group commit: concurrent messages share one write and one
-//! `fdatasync`), answers, and hands everything on, in order, to the applier thread, which puts
-//! it into the database (`applier.rs`).
+//! The writer thread: every write of the store goes through it, except `interval` accepts,
+//! which their callers journal themselves under the same ledger (`ledger.rs`). It numbers new
+//! messages, appends them to the journal (group commit: concurrent messages share one write and
+//! one `fdatasync`), answers, and hands everything on, in order, to the applier thread, which
+//! puts it into the database (`applier.rs`). It also keeps the deadlines: interval syncs,
+//! checkpoints, closing full segments.
 //!
 //! Why a dedicated OS thread and not a tokio task: a durable append blocks in `fdatasync` for
 //! milliseconds (about 5–6 ms on the reference disk), and blocking a runtime worker that long
 //! would stall unrelated connections.
 //!
 //! The loop: wait for a request; then take every other request already waiting (up to a cap);
-//! check and number the group's accepts; append them to the journal with **one** write (and one
-//! `fdatasync` if any of them needs it); hand the group to the applier; and only then answer
-//! each accept. While one group is syncing, the next requests pile up in the channel and form
+//! check and number the group's accepts; append them to the journal with **one** write; hand
+//! the group to the applier; let go of the ledger; `fdatasync` if any of them needs it; and only
+//! then answer each accept. While one group is syncing, the next requests pile up in the channel and form
 //! the next group, so the number of syncs per second stays near `1 / sync time` however many
 //! writers there are, and each sync carries more messages as load grows.
 //!
 //! Durability per request:
 //! - `accept` with [`Durability::Sync`] and [`Request::Flush`] sync the journal before anyone
 //!   in the group is answered; a flush also makes the database durable (a checkpoint).
-//! - `accept` with [`Durability::Interval`] is written to the journal without a sync and sets a
-//!   deadline; the thread syncs the journal when the deadline passes (or earlier, with the next
-//!   sync).
+//! - `accept` with [`Durability::Interval`] is written to the journal without a sync (usually
+//!   by its caller) and sets a deadline; the thread has the journal synced when the deadline
+//!   passes (or earlier, with the next sync).
 //! - Delivery bookkeeping (attempts, replays, prunes) is not journaled: the applier answers it
 //!   after its commit and makes it durable within
 //!   [`BOOKKEEPING_MAX_DELAY_MS`](super::applier::BOOKKEEPING_MAX_DELAY_MS).
