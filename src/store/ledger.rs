@@ -66,9 +66,9 @@ pub(crate) struct Ledger {
 }
 
 impl Ledger {
-    /// Appends a group's records, then (for the deadline bookkeeping) notes that `interval`
-    /// records wait for a sync within `delay_ms`, and that a checkpoint is due. Returns
-    /// whether a deadline was set that the writer thread does not know about yet.
+    /// After records were appended: notes that `interval` records wait for a sync within
+    /// `delay_ms`, and that a checkpoint is due. Returns whether a deadline was set that the
+    /// writer thread does not know about yet.
     pub(crate) fn note_written(&mut self, delay_ms: Option<u64>) -> bool {
         let mut new_deadline = false;
         if let Some(ms) = delay_ms
@@ -137,12 +137,11 @@ impl Ledger {
     }
 }
 
-/// The ledger and what callers read without taking its mutex.
+/// The ledger, and the count callers update without taking its mutex.
 pub(crate) struct Shared {
     ledger: Mutex<Ledger>,
     /// Accepts sent to the writer thread and not numbered yet.
     queued_accepts: AtomicUsize,
-    progress: Arc<Progress>,
 }
 
 /// What a caller that tried to journal its own accept gets back.
@@ -177,10 +176,9 @@ impl Shared {
                 checkpoint_by: None,
                 to_applier: Some(to_applier),
                 applier_thread: None,
-                progress: Arc::clone(&progress),
+                progress,
             }),
             queued_accepts: AtomicUsize::new(0),
-            progress,
         }
     }
 
@@ -214,15 +212,13 @@ impl Shared {
         wake: Vec<Arc<Notify>>,
         in_flight: Option<in_flight::Guard>,
     ) -> Inline {
-        let weight = msg.raw.len() as u64;
         let mut ledger = self.lock();
         let may = ledger.journal.is_some()
             && ledger.to_applier.is_some()
             && self.queued_accepts.load(Ordering::SeqCst) == 0
-            && self.progress.has_room(
-                APPLY_BACKLOG_BYTES.saturating_sub(weight),
-                APPLY_BACKLOG_GROUPS,
-            );
+            && ledger
+                .progress
+                .has_room(APPLY_BACKLOG_BYTES, APPLY_BACKLOG_GROUPS);
         if !may {
             return Inline::Declined {
                 msg,
