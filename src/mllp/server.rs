@@ -216,21 +216,6 @@ where
     let mut last_activity = Instant::now();
     let mut partial_since: Option<Instant> = None;
     loop {
-        // Frames already here are submitted before any reply is written: the replies of a
-        // pipelining sender's burst then go out in one write, and its frames share one commit.
-        if waiting.len() < MAX_IN_FLIGHT
-            && let Some(next) = framed.next().now_or_never()
-        {
-            let frame = match next {
-                Some(Ok(frame)) => frame,
-                None => return None,
-                Some(Err(error)) => return Some(error.to_string()),
-            };
-            partial_since = None;
-            last_activity = Instant::now();
-            waiting.push_back(handler.submit(frame, peer).await);
-            continue;
-        }
         let next = tokio::select! {
             biased;
             _ = shutdown.cancelled() => return None,

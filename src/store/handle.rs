@@ -18,7 +18,6 @@ use super::in_flight::InFlight;
 use super::journal::{self, Journal};
 use super::keys;
 use super::kv::{Batch, Kv, Table};
-use super::ledger::{Inline, Shared};
 use super::model::{
     Attempt, Backend, DiskUsage, Durability, MessageId, NewMessage, NextStep, PrunePolicy,
 };
@@ -55,8 +54,6 @@ pub struct Store {
 pub(super) struct Inner {
     pub(super) kv: Arc<dyn Kv>,
     sender: Option<mpsc::Sender<Request>>,
-    /// The writer's ledger, for `interval` accepts journaled on the caller's thread.
-    ledger: Arc<Shared>,
     writer: Option<JoinHandle<()>>,
     commits: Arc<AtomicU64>,
     /// How far the database has caught up with what the writer answered (for reads).
@@ -120,7 +117,6 @@ impl Store {
             Arc::clone(&progress),
         )
         .with_journal_dir(dir.to_path_buf());
-        let ledger = writer.shared();
         let handle = std::thread::Builder::new()
             .name("ihub-store-writer".into())
             .spawn(move || writer.run())
@@ -133,7 +129,6 @@ impl Store {
             inner: Arc::new(Inner {
                 kv,
                 sender: Some(sender),
-                ledger,
                 writer: Some(handle),
                 commits,
                 progress,
@@ -226,34 +221,10 @@ impl Store {
             .in_flight
             .enter(&msg.channel, &msg.meta.control_id);
         let (reply, answer) = oneshot::channel();
-        let (msg, wake, in_flight) = match durability {
-            Durability::Interval { max_delay_ms } => {
-                match self
-                    .inner
-                    .ledger
-                    .accept_inline(Box::new(msg), max_delay_ms, wake, in_flight)
-                {
-                    Inline::Done { result, tick } => {
-                        if tick && let Some(sender) = self.inner.sender.as_ref() {
-                            let _ = sender.send(Request::Tick);
-                        }
-                        let _ = reply.send(result);
-                        return Accepting { answer: Ok(answer) };
-                    }
-                    Inline::Declined {
-                        msg,
-                        wake,
-                        in_flight,
-                    } => (msg, wake, in_flight),
-                }
-            }
-            Durability::Sync => (Box::new(msg), wake, in_flight),
-        };
-        self.inner.ledger.queue_accept();
         let sent = match self.inner.sender.as_ref() {
             Some(sender) => sender
                 .send(Request::Accept {
-                    msg,
+                    msg: Box::new(msg),
                     durability,
                     reply,
                     wake,

@@ -162,19 +162,14 @@ impl Journal {
         self.synced.load(Ordering::SeqCst) < self.len
     }
 
-    /// A sync of the current segment that runs without the journal (on another thread, or
-    /// after the writer let go of the ledger).
-    pub(crate) fn sync_job(&self) -> Result<SyncJob, StoreError> {
+    /// What a background sync of the current segment needs: a second handle on the file, the
+    /// length it will cover, and where to record that it did.
+    pub(crate) fn sync_job(&self) -> Result<(File, u64, Arc<AtomicU64>), StoreError> {
         let file = self
             .file
             .try_clone()
             .map_err(|e| StoreError::io(&self.path, e))?;
-        Ok(SyncJob {
-            file,
-            len: self.len,
-            synced: Arc::clone(&self.synced),
-            path: self.path.clone(),
-        })
+        Ok((file, self.len, Arc::clone(&self.synced)))
     }
 
     /// Appends whole records with one `write`. On failure the segment is cut back to where it
@@ -232,26 +227,6 @@ impl Journal {
         self.len = 0;
         self.synced = Arc::default();
         Ok(closed)
-    }
-}
-
-/// What [`Journal::sync_job`] gives: a second handle on the segment, the length a sync of it
-/// covers, and where to record that it did.
-pub(crate) struct SyncJob {
-    pub(crate) file: File,
-    pub(crate) len: u64,
-    pub(crate) synced: Arc<AtomicU64>,
-    path: PathBuf,
-}
-
-impl SyncJob {
-    /// Syncs the segment here and records how far it is durable.
-    pub(crate) fn run(self) -> Result<(), StoreError> {
-        self.file
-            .sync_data()
-            .map_err(|e| StoreError::io(&self.path, e))?;
-        self.synced.fetch_max(self.len, Ordering::SeqCst);
-        Ok(())
     }
 }
 

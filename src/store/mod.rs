@@ -71,7 +71,6 @@ mod journal;
 mod journal_record;
 mod keys;
 mod kv;
-mod ledger;
 mod model;
 mod ops;
 mod progress;

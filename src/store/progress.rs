@@ -40,26 +40,15 @@ impl Progress {
         self.backlog_bytes.fetch_add(bytes, Ordering::SeqCst);
     }
 
-    /// Whether at most `bytes` of message content and fewer than `groups` groups wait for
-    /// the applier.
-    pub(crate) fn has_room(&self, bytes: u64, groups: u64) -> bool {
-        let pending = self
-            .forwarded
-            .load(Ordering::SeqCst)
-            .saturating_sub(self.applied.load(Ordering::SeqCst));
-        self.backlog_bytes.load(Ordering::SeqCst) <= bytes && pending < groups
-    }
-
-    /// Waits while more than `bytes` of message content, or `groups` groups or more, wait for
-    /// the applier (at most [`MAX_WAIT`] at a time: a stuck applier is logged by the readers,
-    /// and the writer must not hang for good).
-    pub(crate) fn wait_for_room(&self, bytes: u64, groups: u64) {
-        if self.has_room(bytes, groups) {
+    /// Waits while more than `limit` bytes wait for the applier (at most [`MAX_WAIT`] at a
+    /// time: a stuck applier is logged by the readers, and the writer must not hang for good).
+    pub(crate) fn wait_for_room(&self, limit: u64) {
+        if self.backlog_bytes.load(Ordering::SeqCst) <= limit {
             return;
         }
         let deadline = Instant::now() + MAX_WAIT;
         let mut guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-        while !self.has_room(bytes, groups) {
+        while self.backlog_bytes.load(Ordering::SeqCst) > limit {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return;
@@ -135,7 +124,7 @@ mod tests {
     fn the_writer_waits_while_the_backlog_is_over_its_cap() {
         let progress = Arc::new(Progress::default());
         progress.add_backlog(100);
-        progress.wait_for_room(100, 10);
+        progress.wait_for_room(100);
         progress.add_backlog(1);
         let applier = {
             let progress = Arc::clone(&progress);
@@ -145,15 +134,9 @@ mod tests {
             })
         };
         let started = Instant::now();
-        progress.wait_for_room(100, 10);
+        progress.wait_for_room(100);
         assert!(started.elapsed() >= Duration::from_millis(40));
         assert_eq!(progress.backlog_bytes.load(Ordering::SeqCst), 41);
-        // Too many groups waiting counts as no room too.
-        for _ in 0..3 {
-            progress.forward();
-        }
-        assert!(progress.has_room(100, 4));
-        assert!(!progress.has_room(100, 3));
         applier.join().unwrap();
     }
 }

@@ -27,10 +27,6 @@ pub(crate) enum Request {
     Bookkeeping(Bookkeeping),
     /// Make everything durable.
     Flush { reply: Reply<()> },
-    /// Nothing to do but look at the deadlines and the segment again: a caller that journaled
-    /// its own accept set a deadline the sleeping writer does not know about, or filled the
-    /// segment.
-    Tick,
 }
 
 impl Request {

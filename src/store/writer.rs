@@ -1,27 +1,25 @@
-//! The writer thread: every write of the store goes through it, except `interval` accepts,
-//! which their callers journal themselves under the same ledger (`ledger.rs`). It numbers new
-//! messages, appends them to the journal (group commit: concurrent messages share one write and
-//! one `fdatasync`), answers, and hands everything on, in order, to the applier thread, which
-//! puts it into the database (`applier.rs`). It also keeps the deadlines: interval syncs,
-//! checkpoints, closing full segments.
+//! The writer thread: every write of the store goes through it. It numbers new messages,
+//! appends them to the journal (group commit: concurrent messages share one write and one
+//! `fdatasync`), answers, and hands everything on, in order, to the applier thread, which puts
+//! it into the database (`applier.rs`).
 //!
 //! Why a dedicated OS thread and not a tokio task: a durable append blocks in `fdatasync` for
 //! milliseconds (about 5–6 ms on the reference disk), and blocking a runtime worker that long
 //! would stall unrelated connections.
 //!
 //! The loop: wait for a request; then take every other request already waiting (up to a cap);
-//! check and number the group's accepts; append them to the journal with **one** write; hand
-//! the group to the applier; let go of the ledger; `fdatasync` if any of them needs it; and only
-//! then answer each accept. While one group is syncing, the next requests pile up in the channel and form
+//! check and number the group's accepts; append them to the journal with **one** write (and one
+//! `fdatasync` if any of them needs it); hand the group to the applier; and only then answer
+//! each accept. While one group is syncing, the next requests pile up in the channel and form
 //! the next group, so the number of syncs per second stays near `1 / sync time` however many
 //! writers there are, and each sync carries more messages as load grows.
 //!
 //! Durability per request:
 //! - `accept` with [`Durability::Sync`] and [`Request::Flush`] sync the journal before anyone
 //!   in the group is answered; a flush also makes the database durable (a checkpoint).
-//! - `accept` with [`Durability::Interval`] is written to the journal without a sync (usually
-//!   by its caller) and sets a deadline; the thread has the journal synced when the deadline
-//!   passes (or earlier, with the next sync).
+//! - `accept` with [`Durability::Interval`] is written to the journal without a sync and sets a
+//!   deadline; the thread syncs the journal when the deadline passes (or earlier, with the next
+//!   sync).
 //! - Delivery bookkeeping (attempts, replays, prunes) is not journaled: the applier answers it
 //!   after its commit and makes it durable within
 //!   [`BOOKKEEPING_MAX_DELAY_MS`](super::applier::BOOKKEEPING_MAX_DELAY_MS).
@@ -34,16 +32,17 @@
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::applier::Applier;
 use super::background_sync::BackgroundSync;
-use super::journal::Journal;
+use super::bodies::BodyRef;
+use super::error::StoreError;
+use super::journal::{self, Journal};
 use super::kv::Kv;
-use super::ledger::{APPLY_BACKLOG_BYTES, APPLY_BACKLOG_GROUPS, Ledger, SEGMENT_BYTES, Shared};
 use super::model::{Durability, MessageId};
-use super::ops::Counters;
+use super::ops::{self, Counters};
 use super::progress::Progress;
 use super::work::{Reply, Request, Work};
 
@@ -51,6 +50,22 @@ use super::work::{Reply, Request, Work};
 const MAX_GROUP_REQUESTS: usize = 1024;
 /// ... and at most about this many bytes of message content.
 const MAX_GROUP_BYTES: usize = 64 * 1024 * 1024;
+
+/// The database is checkpointed this long after the first record since the last checkpoint,
+/// so replay at open stays short.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(2_000);
+/// A journal segment is closed once it holds this many bytes: a segment is deleted only when
+/// no stored message refers to it, so smaller segments free disk space sooner, and larger
+/// ones mean fewer files.
+const SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Groups handed to the applier and not yet taken, and the message bytes they hold: when the
+/// applier falls this far behind, the writer waits (and so do new accepts), which bounds the
+/// memory a burst can take. The group cap is generous because at low rates a group is one
+/// message and the applier takes them only every [`COALESCE`](super::applier::COALESCE).
+const APPLY_BACKLOG_GROUPS: usize = 1024;
+/// The byte side of that cap (about 700 messages of 6 KB).
+const APPLY_BACKLOG_BYTES: u64 = 4 * 1024 * 1024;
 
 /// After a failed background sync, try again after this long.
 const SYNC_RETRY: Duration = Duration::from_secs(1);
@@ -65,14 +80,23 @@ pub(crate) fn now_ms() -> u64 {
 /// The writer thread's state.
 pub(crate) struct Writer {
     rx: Receiver<Request>,
-    /// Numbering, the journal and the way to the applier, shared with callers that journal
-    /// their own `interval` accepts (`ledger.rs`).
-    shared: Arc<Shared>,
+    /// The next message id.
+    next_id: MessageId,
+    /// The accept journal; `None` only in unit tests over an in-memory backend.
+    journal: Option<Journal>,
+    /// When the oldest unsynced journal record must be synced, if there is one.
+    journal_sync_by: Option<Instant>,
+    /// When the next checkpoint is due, once a record was written since the last one.
+    checkpoint_by: Option<Instant>,
     progress: Arc<Progress>,
     /// The applier, started by [`Writer::run`].
     applier: Option<Applier>,
+    /// Where the applier's work goes; dropped at shutdown so that it finishes.
+    to_applier: Option<SyncSender<(u64, Vec<Work>)>>,
     /// Syncs the journal for `interval` accepts, so the writer need not wait for them.
     syncer: Option<BackgroundSync>,
+    /// The applier's thread, unparked when it is handed work that somebody waits for.
+    applier_thread: Option<std::thread::Thread>,
 }
 
 /// A group's accepts after the journal, waiting for their answer.
@@ -91,21 +115,19 @@ impl Writer {
         journal: Option<Journal>,
         progress: Arc<Progress>,
     ) -> Self {
-        // Unbounded: the backlog is bounded by `Progress::wait_for_room` before anything is
-        // sent, and a send must never block while the ledger is held.
-        let (to_applier, from_writer) = mpsc::channel();
+        let (to_applier, from_writer) = mpsc::sync_channel(APPLY_BACKLOG_GROUPS);
         let applier = Applier::new(kv, from_writer, counters, commits, Arc::clone(&progress));
         Writer {
-            shared: Arc::new(Shared::new(
-                counters.next_id,
-                journal,
-                to_applier,
-                Arc::clone(&progress),
-            )),
+            to_applier: Some(to_applier),
             rx,
+            next_id: counters.next_id,
+            journal,
+            journal_sync_by: None,
+            checkpoint_by: None,
             progress,
             applier: Some(applier),
             syncer: None,
+            applier_thread: None,
         }
     }
 
@@ -115,11 +137,6 @@ impl Writer {
             applier.journal_dir = Some(dir);
         }
         self
-    }
-
-    /// The ledger, for callers that journal their own `interval` accepts.
-    pub(crate) fn shared(&self) -> Arc<Shared> {
-        Arc::clone(&self.shared)
     }
 
     /// Runs until every sender is gone, then makes everything durable and returns (after the
@@ -138,12 +155,8 @@ impl Writer {
             }
             None => return,
         };
-        let journaling = {
-            let mut ledger = self.shared.lock();
-            ledger.applier_thread = Some(applier.thread().clone());
-            ledger.journal.is_some()
-        };
-        if journaling {
+        self.applier_thread = Some(applier.thread().clone());
+        if self.journal.is_some() {
             match BackgroundSync::start("ihub-store-jsync") {
                 Ok(syncer) => self.syncer = Some(syncer),
                 Err(error) => {
@@ -152,15 +165,11 @@ impl Writer {
             }
         }
         self.serve();
-        // Shutdown: the journal is synced, then the applier checkpoints everything; no caller
-        // journals its own accept after this (the applier's channel is closed).
-        {
-            let mut ledger = self.shared.lock();
-            sync_journal(&mut ledger);
-            let checkpoint = checkpoint(&mut ledger, Vec::new());
-            ledger.forward(vec![checkpoint]);
-            ledger.to_applier = None;
-        }
+        // Shutdown: the journal is synced, then the applier checkpoints everything.
+        self.sync_journal();
+        let checkpoint = self.checkpoint(Vec::new());
+        self.forward(vec![checkpoint]);
+        self.to_applier = None;
         if applier.join().is_err() {
             tracing::error!("Store applier thread panicked.");
         }
@@ -170,21 +179,18 @@ impl Writer {
         loop {
             // Deadlines are checked before every group, so a steady stream of requests cannot
             // postpone them.
-            let deadline = {
-                let mut ledger = self.shared.lock();
-                let now = Instant::now();
-                if ledger.journal_sync_by.is_some_and(|d| d <= now) {
-                    self.sync_journal_in_background(&mut ledger);
-                }
-                if ledger.checkpoint_by.is_some_and(|d| d <= now) {
-                    let checkpoint = checkpoint(&mut ledger, Vec::new());
-                    ledger.forward(vec![checkpoint]);
-                }
-                [ledger.journal_sync_by, ledger.checkpoint_by]
-                    .into_iter()
-                    .flatten()
-                    .min()
-            };
+            let now = Instant::now();
+            if self.journal_sync_by.is_some_and(|d| d <= now) {
+                self.sync_journal_in_background();
+            }
+            if self.checkpoint_by.is_some_and(|d| d <= now) {
+                let checkpoint = self.checkpoint(Vec::new());
+                self.forward(vec![checkpoint]);
+            }
+            let deadline = [self.journal_sync_by, self.checkpoint_by]
+                .into_iter()
+                .flatten()
+                .min();
             let first = match deadline {
                 Some(deadline) => {
                     match self
@@ -216,43 +222,94 @@ impl Writer {
         }
     }
 
+    /// Hands work to the applier, numbered; wakes it at once if somebody waits for the work.
+    fn forward(&self, work: Vec<Work>) {
+        if work.is_empty() {
+            return;
+        }
+        let bytes = work.iter().map(|w| w.weight() as u64).sum();
+        let awaited = !work.iter().all(Work::is_unawaited);
+        self.progress.wait_for_room(APPLY_BACKLOG_BYTES);
+        self.progress.add_backlog(bytes);
+        let group = self.progress.forward();
+        let sent = self
+            .to_applier
+            .as_ref()
+            .is_some_and(|to| to.send((group, work)).is_ok());
+        if !sent {
+            tracing::error!("The store's applier thread is gone.");
+            // Readers must not wait for work that nobody will apply.
+            self.progress.applied(group, bytes);
+        } else if awaited && let Some(thread) = &self.applier_thread {
+            thread.unpark();
+        }
+    }
+
+    /// Syncs journal records whose durability deadline has passed.
+    fn sync_journal(&mut self) {
+        let Some(journal) = self.journal.as_mut() else {
+            self.journal_sync_by = None;
+            return;
+        };
+        match journal.sync() {
+            Ok(()) => self.journal_sync_by = None,
+            Err(error) => {
+                tracing::error!(%error, "Store journal sync failed; retrying.");
+                self.journal_sync_by = Some(Instant::now() + SYNC_RETRY);
+            }
+        }
+    }
+
     /// Hands the due journal sync to the helper thread (or syncs here without one).
-    fn sync_journal_in_background(&self, ledger: &mut Ledger) {
-        let (Some(journal), Some(syncer)) = (ledger.journal.as_ref(), self.syncer.as_ref()) else {
-            sync_journal(ledger);
+    fn sync_journal_in_background(&mut self) {
+        let (Some(journal), Some(syncer)) = (self.journal.as_ref(), self.syncer.as_ref()) else {
+            self.sync_journal();
             return;
         };
         match journal.sync_job() {
-            Ok(job) => {
-                syncer.sync(job.file, job.len, Some(job.synced));
-                ledger.journal_sync_by = None;
+            Ok((file, len, progress)) => {
+                syncer.sync(file, len, Some(progress));
+                self.journal_sync_by = None;
             }
-            Err(_) => sync_journal(ledger),
+            Err(_) => self.sync_journal(),
+        }
+    }
+
+    /// A checkpoint up to where the journal is now (everything before it has been handed to
+    /// the applier).
+    fn checkpoint(&mut self, replies: Vec<Reply<()>>) -> Work {
+        self.checkpoint_by = None;
+        Work::Checkpoint {
+            upto: self.journal.as_ref().map(Journal::position),
+            replies,
+        }
+    }
+
+    /// Closes the current journal segment and starts the next.
+    fn rotate(&mut self) {
+        let Some(journal) = self.journal.as_mut() else {
+            return;
+        };
+        match journal.rotate() {
+            Ok(_) => self.journal_sync_by = None,
+            Err(error) => {
+                tracing::error!(%error, "Cannot start a new store journal segment; retrying at the next group.");
+            }
         }
     }
 
     /// Checks and journals a group of requests, hands it to the applier, answers its accepts.
-    ///
-    /// The ledger is held while the group is numbered, appended and forwarded (those must
-    /// happen together and in order), but not while it waits for room at the applier or for
-    /// the `fdatasync` of its `sync` accepts: callers journaling their own accepts take the
-    /// ledger on runtime threads, which must not wait for the disk.
     fn handle_group(&mut self, group: Vec<Request>) {
-        self.progress
-            .wait_for_room(APPLY_BACKLOG_BYTES, APPLY_BACKLOG_GROUPS);
-        self.presync_full_segment();
         let now = now_ms();
-        let mut ledger = self.shared.lock();
-        let journaling = ledger.journal.is_some();
+        let journaling = self.journal.is_some();
         // Where this group's records will go.
-        let start = ledger.journal.as_ref().map(Journal::position);
+        let start = self.journal.as_ref().map(Journal::position);
         let mut records = Vec::new();
         let mut work = Vec::with_capacity(group.len());
         let mut accepted = Vec::new();
         let mut flushes = Vec::new();
         let mut sync = false;
         let mut delay_ms: Option<u64> = None;
-        let mut numbered = 0;
 
         for request in group {
             match request {
@@ -263,14 +320,26 @@ impl Writer {
                     wake,
                     in_flight,
                 } => {
-                    numbered += 1;
-                    let (id, body) = match ledger.number(&mut records, start, now, &msg) {
-                        Ok(numbered) => numbered,
-                        Err(error) => {
+                    if let Err(error) = ops::check_accept(&msg) {
+                        let _ = reply.send(Err(error));
+                        continue;
+                    }
+                    let id = self.next_id;
+                    let mut body = None;
+                    if let Some(start) = start {
+                        let mark = records.len();
+                        if let Err(error) = journal::encode_accept(&mut records, id, now, &msg) {
+                            records.truncate(mark);
                             let _ = reply.send(Err(error));
                             continue;
                         }
-                    };
+                        body = Some(BodyRef {
+                            segment: start.segment,
+                            offset: start.offset + mark as u64,
+                            len: u32::try_from(records.len() - mark).unwrap_or(u32::MAX),
+                        });
+                    }
+                    self.next_id += 1;
                     let max_delay_ms = match durability {
                         Durability::Sync => {
                             sync = true;
@@ -301,23 +370,11 @@ impl Writer {
                 }
                 Request::Bookkeeping(item) => work.push(Work::Bookkeeping { item, now_ms: now }),
                 Request::Flush { reply } => flushes.push(reply),
-                Request::Tick => {}
             }
         }
-        self.shared.numbered_queued(numbered);
 
-        // A flush is rare (pruning, shutdown, backups): it syncs while holding the ledger.
-        let appended = match ledger.journal.as_mut() {
-            Some(journal) => journal.append(&records).and_then(|()| {
-                if flushes.is_empty() {
-                    Ok(())
-                } else {
-                    journal.sync()
-                }
-            }),
-            None => Ok(()),
-        };
-        if let Err(error) = appended {
+        if journaling && let Err(error) = self.journal_group(&records, sync || !flushes.is_empty())
+        {
             tracing::error!(%error, messages = accepted.len(), "Store journal write failed.");
             for failed in accepted.drain(..) {
                 let _ = failed.reply.send(Err(error.clone()));
@@ -325,104 +382,50 @@ impl Writer {
             // Their records may have reached the file: the next open applies what did.
             work.retain(|w| !matches!(w, Work::Accept { .. }));
         } else if journaling && !accepted.is_empty() {
-            ledger.note_written(if sync { None } else { delay_ms });
+            if let Some(ms) = delay_ms
+                && !sync
+                && self.journal.as_ref().is_some_and(Journal::unsynced)
+            {
+                let deadline = Instant::now() + Duration::from_millis(ms);
+                self.journal_sync_by =
+                    Some(self.journal_sync_by.map_or(deadline, |d| d.min(deadline)));
+            }
+            if self.checkpoint_by.is_none() {
+                self.checkpoint_by = Some(Instant::now() + CHECKPOINT_INTERVAL);
+            }
         }
 
         // A flush (pruning makes one) closes the segment too, so that a segment nothing
         // refers to any more can be deleted now rather than when it is full.
-        let full = ledger
+        let full = self
             .journal
             .as_ref()
             .is_some_and(|j| j.len() >= SEGMENT_BYTES || (!flushes.is_empty() && j.len() > 0));
         if full {
-            rotate(&mut ledger);
+            self.rotate();
         }
         if !flushes.is_empty() || full {
-            let checkpoint = checkpoint(&mut ledger, flushes);
-            work.push(checkpoint);
+            work.push(self.checkpoint(flushes));
         }
 
-        // The `sync` accepts' records are synced after the ledger is let go; what the applier
-        // commits meanwhile is not durable, and a durable commit syncs the segments it refers
-        // to first, so the database never durably holds a record the journal could lose.
-        let sync_job = if sync && !accepted.is_empty() {
-            ledger.journal.as_ref().map(Journal::sync_job)
-        } else {
-            None
-        };
         // Numbered before anyone is answered, so a reader that saw an answer waits for it.
-        ledger.forward(work);
-        drop(ledger);
-
-        if let Some(job) = sync_job
-            && let Err(error) = job.and_then(|job| job.run())
-        {
-            // The messages are in the database already (not durably); their senders are told
-            // the store failed and send them again.
-            tracing::error!(%error, messages = accepted.len(), "Store journal sync failed.");
-            for failed in accepted.drain(..) {
-                let _ = failed.reply.send(Err(error.clone()));
-            }
-        }
+        self.forward(work);
         for done in accepted {
             let _ = done.reply.send(Ok(done.id));
         }
     }
 
-    /// Syncs a segment that is due to be closed before the ledger is taken, so that closing
-    /// it (which syncs it) under the ledger is short.
-    fn presync_full_segment(&self) {
-        let job = {
-            let ledger = self.shared.lock();
-            match ledger.journal.as_ref() {
-                Some(journal) if journal.len() >= SEGMENT_BYTES && journal.unsynced() => {
-                    journal.sync_job().ok()
-                }
-                _ => None,
-            }
+    /// Appends the group's records, and syncs them if `sync`.
+    fn journal_group(&mut self, records: &[u8], sync: bool) -> Result<(), StoreError> {
+        let Some(journal) = self.journal.as_mut() else {
+            return Ok(());
         };
-        if let Some(job) = job {
-            // A failure here is found again by the sync under the ledger.
-            let _ = job.run();
+        journal.append(records)?;
+        if sync {
+            journal.sync()?;
+            self.journal_sync_by = None;
         }
-    }
-}
-
-/// Syncs the journal now (shutdown, or without a helper thread).
-fn sync_journal(ledger: &mut Ledger) {
-    let Some(journal) = ledger.journal.as_mut() else {
-        ledger.journal_sync_by = None;
-        return;
-    };
-    match journal.sync() {
-        Ok(()) => ledger.journal_sync_by = None,
-        Err(error) => {
-            tracing::error!(%error, "Store journal sync failed; retrying.");
-            ledger.journal_sync_by = Some(Instant::now() + SYNC_RETRY);
-        }
-    }
-}
-
-/// A checkpoint up to where the journal is now (everything before it has been handed to the
-/// applier).
-fn checkpoint(ledger: &mut Ledger, replies: Vec<Reply<()>>) -> Work {
-    ledger.checkpoint_by = None;
-    Work::Checkpoint {
-        upto: ledger.journal.as_ref().map(Journal::position),
-        replies,
-    }
-}
-
-/// Closes the current journal segment and starts the next.
-fn rotate(ledger: &mut Ledger) {
-    let Some(journal) = ledger.journal.as_mut() else {
-        return;
-    };
-    match journal.rotate() {
-        Ok(_) => ledger.journal_sync_by = None,
-        Err(error) => {
-            tracing::error!(%error, "Cannot start a new store journal segment; retrying at the next group.");
-        }
+        Ok(())
     }
 }
 

@@ -6,7 +6,6 @@ use std::sync::mpsc;
 use tokio::sync::oneshot;
 
 use super::*;
-use crate::store::error::StoreError;
 use crate::store::kv::mem::MemKv;
 use crate::store::model::{MessageMeta, MessageStatus, NewDelivery, NewMessage};
 
