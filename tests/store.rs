@@ -940,9 +940,10 @@ async fn acknowledged_is_visible_at_once(backend: Backend) {
     assert_eq!(head.payload, first.destinations[0].payload);
 }
 
-/// `interval` accepts are journaled on the caller's thread, `sync` ones by the writer thread;
-/// a sender that submits one of each without waiting in between still gets them numbered, and
-/// queued, in the order it sent them.
+/// A sender that submits a `sync` and an `interval` accept without waiting in between gets
+/// them numbered, and queued, in the order it sent them: whatever path each durability takes
+/// through the store (a design that journaled `interval` accepts on the caller's thread had
+/// to guard this explicitly; see docs/performance.md).
 async fn sync_and_interval_keep_each_senders_order(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path(), backend);
