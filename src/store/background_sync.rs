@@ -5,6 +5,8 @@
 //! (Writing the database file back ahead of checkpoints the same way was tried and dropped: its
 //! extra disk traffic slowed the journal syncs that `sync` accepts wait for.)
 //!
+//! Each synced journal file then drops its synced pages from the page cache (`page_cache`).
+//!
 //! Syncing a file through a second descriptor is safe whatever else writes to it: it only makes
 //! dirty pages durable sooner, which the kernel's own writeback may do at any moment anyway.
 
@@ -13,6 +15,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::thread::JoinHandle;
+
+use super::page_cache;
 
 /// One file to sync: when `progress` is given, the bytes up to `len` are then durable.
 struct Job {
@@ -42,6 +46,7 @@ impl BackgroundSync {
                         }
                         match job.file.sync_data() {
                             Ok(()) => {
+                                page_cache::drop_synced(&job.file, job.len);
                                 if let Some(progress) = &job.progress {
                                     progress.fetch_max(job.len, Ordering::SeqCst);
                                 }

@@ -30,6 +30,7 @@ pub(crate) use super::journal_record::{Entry, decode_all, encode_accept};
 use super::bodies::JournalPos;
 
 use super::error::StoreError;
+use super::page_cache;
 
 /// The single journal file of earlier versions, renamed to segment 0 at open.
 const LEGACY_FILE: &str = "ihub.journal";
@@ -192,7 +193,8 @@ impl Journal {
         }
     }
 
-    /// Makes every appended record durable (`fdatasync`).
+    /// Makes every appended record durable (`fdatasync`), then lets the page cache drop all but
+    /// the newest of them.
     pub(crate) fn sync(&mut self) -> Result<(), StoreError> {
         if !self.unsynced() {
             return Ok(());
@@ -201,6 +203,7 @@ impl Journal {
             .sync_data()
             .map_err(|e| StoreError::io(&self.path, e))?;
         self.synced.fetch_max(self.len, Ordering::SeqCst);
+        page_cache::drop_synced(&self.file, self.len);
         Ok(())
     }
 
@@ -221,6 +224,7 @@ impl Journal {
         let file = create(&path)?;
         sync_dir(&self.dir)?;
         let closed = self.number;
+        page_cache::drop_closed(&self.file);
         self.file = file;
         self.path = path;
         self.number = number;

@@ -29,6 +29,7 @@
 //! - `work`: the requests into the writer and the work it hands to the applier.
 //! - `progress`: how far the database has caught up, for readers.
 //! - `background_sync`: journal syncs nobody waits for (`interval` accepts).
+//! - `page_cache`: synced journal pages leave the page cache (drop-behind).
 //! - `handle` and `query`: the [`Store`] API, writes and reads.
 //! - `conflicts`: parked sync conflicts (both versions of a record) and their resolution.
 //! - `model`: the public types; no storage-crate type appears in this module's API, so a
@@ -73,6 +74,7 @@ mod keys;
 mod kv;
 mod model;
 mod ops;
+mod page_cache;
 mod progress;
 mod query;
 mod record;
