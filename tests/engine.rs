@@ -13,7 +13,7 @@ use futures_util::{SinkExt, StreamExt};
 use ihub::engine::{Engine, EngineSettings};
 use ihub::hl7::Message;
 use ihub::mllp::{MllpClient, MllpCodec};
-use ihub::store::{Backend, MessageFilter, MessageStatus};
+use ihub::store::{Backend, DeliveryStatus, MessageFilter, MessageStatus};
 use tokio::net::TcpListener;
 use tokio_util::codec::Framed;
 use tokio_util::sync::CancellationToken;
@@ -934,6 +934,65 @@ transform = {{ script = "{first}" }}
             .unwrap()
             .text(),
         "EHR"
+    );
+    engine.stop().await;
+}
+
+const BLOCKED_ARCHIVE: &str = r#"
+[source]
+type = "mllp"
+listen = "127.0.0.1:0"
+ack = "original"
+[[destination]]
+name = "archive"
+type = "file"
+directory = "{dir}/out"
+retry = { attempts = 50, initial_backoff_secs = 1, max_backoff_secs = 1 }
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_destination_catches_up_on_a_backlog_in_batches_and_in_order() {
+    let engine = TestEngine::start(&[("archive", BLOCKED_ARCHIVE)]).await;
+    // A plain file where the directory should be: every write fails until it is removed.
+    let out = engine.path("out");
+    std::fs::write(&out, b"in the way").unwrap();
+    let addr = engine.addr("archive").await;
+    let ids: Vec<String> = (1..=150).map(|i| format!("BATCH{i}")).collect();
+    for id in &ids {
+        assert_eq!(msa(&send(addr, &message(id, "ORU^R01")).await).0, "AA");
+    }
+    std::fs::remove_file(&out).unwrap();
+    wait_for("the backlog to be written", Duration::from_secs(20), || {
+        files_in(&out).len() >= ids.len()
+    })
+    .await;
+    let store = &engine.engine.store;
+    let mut batch_times = std::collections::BTreeSet::new();
+    for (index, id) in ids.iter().enumerate() {
+        let message_id = index as u64 + 1;
+        let file = std::fs::read_to_string(out.join(format!("{message_id}.hl7"))).unwrap();
+        assert!(file.contains(id.as_str()), "{message_id}.hl7 holds {id}");
+        let stored = store.message(message_id).unwrap().unwrap();
+        let archive = &stored.destinations[0];
+        assert_eq!(archive.status, DeliveryStatus::Sent, "message {message_id}");
+        let last = archive.attempts.last().unwrap();
+        assert!(last.ok, "message {message_id}: {:?}", archive.attempts);
+        if message_id == 1 {
+            assert!(
+                !archive.attempts[0].ok,
+                "the head's failed attempts are recorded"
+            );
+        } else {
+            // Ordered: nothing behind the failing head was tried before it went through.
+            assert_eq!(archive.attempts.len(), 1, "message {message_id}");
+        }
+        batch_times.insert(last.at_ms);
+    }
+    // Messages written in one batch share their attempt's start time.
+    assert!(
+        batch_times.len() <= 10,
+        "150 files took {} steps; expected a few batches",
+        batch_times.len()
     );
     engine.stop().await;
 }

@@ -283,7 +283,7 @@ fn date_of(received: &str) -> String {
 }
 
 /// Exactly one ordinary path component: not empty, `.`, `..`, absolute, nor one of ours.
-fn is_plain_file_name(name: &str) -> bool {
+pub(super) fn is_plain_file_name(name: &str) -> bool {
     let mut components = Path::new(name).components();
     matches!(components.next(), Some(Component::Normal(_)))
         && components.next().is_none()
@@ -292,6 +292,13 @@ fn is_plain_file_name(name: &str) -> bool {
 
 /// Temp file, data sync, rename, directory sync. See the module docs for why each step.
 fn write_atomically(directory: &Path, target: &Path, payload: &[u8]) -> io::Result<()> {
+    ensure_directory(directory)?;
+    write_and_rename(directory, target, payload)?;
+    sync_directory(directory)
+}
+
+/// Creates the directory when it is missing, and makes its own entry durable.
+pub(super) fn ensure_directory(directory: &Path) -> io::Result<()> {
     if !directory.is_dir() {
         fs::create_dir_all(directory)?;
         // The new directory's own entry must reach the disk too, or the first file could
@@ -305,37 +312,71 @@ fn write_atomically(directory: &Path, target: &Path, payload: &[u8]) -> io::Resu
             sync_directory(parent)?;
         }
     }
+    Ok(())
+}
+
+/// Temp file, data sync, rename: `target` then names the whole payload, but the rename is
+/// durable only after the directory is synced.
+pub(super) fn write_and_rename(directory: &Path, target: &Path, payload: &[u8]) -> io::Result<()> {
+    let temp = write_temp(directory, payload)?;
+    // The data must be on disk before the rename makes the name point at it; otherwise a
+    // crash could leave the final name on an empty or partial file.
+    let renamed = temp.sync().and_then(|()| temp.rename(target));
+    if renamed.is_err() {
+        temp.discard();
+    }
+    renamed
+}
+
+/// A temporary file in the destination directory, written but not yet synced or renamed.
+pub(super) struct TempFile {
+    path: PathBuf,
+    file: fs::File,
+}
+
+impl TempFile {
+    /// Makes its data durable (`fdatasync`).
+    pub(super) fn sync(&self) -> io::Result<()> {
+        self.file.sync_data()
+    }
+
+    /// Gives it its final name.
+    pub(super) fn rename(&self, target: &Path) -> io::Result<()> {
+        fs::rename(&self.path, target)
+    }
+
+    /// Removes it after a failure. Best effort: a temp file we cannot remove is harmless
+    /// (hidden, never renamed).
+    pub(super) fn discard(self) {
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+/// Creates a hidden temporary file in `directory` holding `payload`.
+pub(super) fn write_temp(directory: &Path, payload: &[u8]) -> io::Result<TempFile> {
     // pid + counter: unique among every writer of this process and of other processes, so
     // `create_new` only fails on a real problem.
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let temp = directory.join(format!(
+    let path = directory.join(format!(
         "{TEMP_PREFIX}{}-{}.tmp",
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
-    let written = (|| {
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)?;
-        file.write_all(payload)?;
-        // The data must be on disk before the rename makes the name point at it; otherwise a
-        // crash could leave the final name on an empty or partial file.
-        file.sync_data()?;
-        drop(file);
-        fs::rename(&temp, target)
-    })();
-    if let Err(error) = written {
-        // Best effort: a temp file we cannot remove is harmless (hidden, never renamed).
-        let _ = fs::remove_file(&temp);
+    let file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)?;
+    let temp = TempFile { path, file };
+    if let Err(error) = (&temp.file).write_all(payload) {
+        temp.discard();
         return Err(error);
     }
-    sync_directory(directory)
+    Ok(temp)
 }
 
 /// fsyncs a directory so the entries created or renamed in it are durable. Some file systems
 /// cannot sync a directory and say EINVAL; there is nothing more to do on those.
-fn sync_directory(directory: &Path) -> io::Result<()> {
+pub(super) fn sync_directory(directory: &Path) -> io::Result<()> {
     match fs::File::open(directory)?.sync_all() {
         Err(error) if error.kind() == io::ErrorKind::InvalidInput => Ok(()),
         other => other,

@@ -17,6 +17,7 @@
 
 pub mod fhir;
 pub mod file;
+mod file_batch;
 pub mod http;
 pub mod mllp;
 pub mod retry;
@@ -55,6 +56,11 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Whether the receiver took the message.
+    pub fn is_delivered(&self) -> bool {
+        matches!(self, Outcome::Delivered { .. })
+    }
+
     /// A retry without a receiver-requested delay: the common case.
     pub(crate) fn retry(error: impl Into<String>) -> Outcome {
         Outcome::Retry {
@@ -127,6 +133,61 @@ impl Destination {
         }
     }
 }
+
+impl Destination {
+    /// How many due messages the worker may hand over in one [`Destination::send_batch`]:
+    /// a file destination shares one directory sync among them; the others take one at a
+    /// time (an MLLP or HTTP receiver answers each message by itself).
+    pub fn batch_limit(&self) -> usize {
+        match self {
+            Destination::File(_) => FILE_BATCH_LIMIT,
+            _ => 1,
+        }
+    }
+
+    /// Sends several messages in queue order; one outcome per message attempted, stopping
+    /// after the first that is not delivered (the rest stay queued, untouched).
+    pub async fn send_batch(&mut self, deliveries: &[DeliveryInput<'_>]) -> Vec<Outcome> {
+        let Destination::File(file) = self else {
+            let mut outcomes = Vec::with_capacity(deliveries.len());
+            for delivery in deliveries {
+                let outcome = self.send(delivery).await;
+                let delivered = outcome.is_delivered();
+                outcomes.push(outcome);
+                if !delivered {
+                    break;
+                }
+            }
+            return outcomes;
+        };
+        let received: Vec<String> = deliveries
+            .iter()
+            .map(|d| file::format_received(d.received_ms))
+            .collect();
+        let items: Vec<(&[u8], FileFields<'_>)> = deliveries
+            .iter()
+            .zip(&received)
+            .map(|(d, received)| {
+                (
+                    d.payload,
+                    FileFields {
+                        message_id: d.message_id,
+                        control_id: d.control_id,
+                        channel: d.channel,
+                        message_type: d.message_type,
+                        trigger: d.trigger,
+                        received,
+                    },
+                )
+            })
+            .collect();
+        file.send_batch(&items).await
+    }
+}
+
+/// Most files one batch writes before their shared directory sync: large enough to spread
+/// that sync thin, small enough that a batch's attempts are recorded within tens of ms.
+const FILE_BATCH_LIMIT: usize = 64;
 
 /// An error and its sources joined with `: `, because the top-level `Display` of most errors
 /// (ours, reqwest's, io's wrappers) leaves out the cause an operator needs.

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::channel::runner::now_ms;
 use crate::destination::{DeliveryInput, Destination, Outcome, RetryPolicy};
-use crate::store::{Attempt, Delivery, NextStep, Store};
+use crate::store::{Attempt, Delivery, MessageMeta, NextStep, Store};
 
 /// How often an idle worker looks at its queue even without a wake-up (entries replayed through
 /// the API, or retry times that came due).
@@ -81,17 +81,22 @@ impl DeliveryWorker {
             if stop.is_cancelled() {
                 return;
             }
-            let next = self.next();
-            let wait = match next {
-                Ok(Some(delivery)) => {
-                    let now = now_ms();
-                    if delivery.not_before_ms <= now {
-                        self.deliver(delivery, &meters).await;
-                        continue;
-                    }
-                    Duration::from_millis(delivery.not_before_ms - now).min(IDLE_POLL)
+            let now = now_ms();
+            let due = self.store.due_deliveries_now(
+                &self.channel,
+                &self.name,
+                now,
+                self.destination.batch_limit(),
+                self.ordered,
+            );
+            let wait = match due {
+                Ok(due) if !due.ready.is_empty() => {
+                    self.deliver(due.ready, &meters).await;
+                    continue;
                 }
-                Ok(None) => IDLE_POLL,
+                Ok(due) => due.blocked_until_ms.map_or(IDLE_POLL, |at| {
+                    Duration::from_millis(at.saturating_sub(now)).min(IDLE_POLL)
+                }),
                 Err(error) => {
                     tracing::error!(channel = %self.channel, destination = %self.name, %error, "Cannot read the delivery queue.");
                     IDLE_POLL
@@ -106,41 +111,92 @@ impl DeliveryWorker {
         }
     }
 
-    fn next(&self) -> Result<Option<Delivery>, crate::store::StoreError> {
-        if self.ordered {
-            return self.store.next_delivery_now(&self.channel, &self.name);
-        }
-        Ok(self
-            .store
-            .ready_deliveries_now(&self.channel, &self.name, now_ms(), 1)?
-            .into_iter()
-            .next())
-    }
-
-    async fn deliver(&mut self, delivery: Delivery, meters: &Meters) {
-        let (meta, received_ms) = self
-            .store
-            .message_meta_now(delivery.message_id)
-            .ok()
-            .flatten()
-            .unwrap_or_default();
-        let (message_type, trigger) = (meta.message_type, meta.trigger);
-        let input = DeliveryInput {
-            payload: &delivery.payload,
-            message_id: delivery.message_id,
-            control_id: &delivery.control_id,
-            channel: &self.channel,
-            message_type: &message_type,
-            trigger: &trigger,
-            received_ms,
-        };
+    /// Sends due messages (one, or a batch where the destination takes batches), then records
+    /// every attempt. The attempts go to the store together, so they share one commit.
+    async fn deliver(&mut self, deliveries: Vec<Delivery>, meters: &Meters) {
+        let metas: Vec<(MessageMeta, u64)> = deliveries
+            .iter()
+            .map(|d| {
+                self.store
+                    .message_meta_now(d.message_id)
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default()
+            })
+            .collect();
+        let inputs: Vec<DeliveryInput<'_>> = deliveries
+            .iter()
+            .zip(&metas)
+            .map(|(delivery, (meta, received_ms))| DeliveryInput {
+                payload: &delivery.payload,
+                message_id: delivery.message_id,
+                control_id: &delivery.control_id,
+                channel: &self.channel,
+                message_type: &meta.message_type,
+                trigger: &meta.trigger,
+                received_ms: *received_ms,
+            })
+            .collect();
         let started = Instant::now();
         let at_ms = now_ms();
-        let outcome = self.destination.send(&input).await;
+        let outcomes = match inputs.as_slice() {
+            [one] => vec![self.destination.send(one).await],
+            many => self.destination.send_batch(many).await,
+        };
+        // In a batch, each message's attempt took as long as the whole batch.
         let elapsed = started.elapsed();
-        meters.duration.record(elapsed.as_secs_f64());
+        let records: Vec<_> = deliveries
+            .iter()
+            .zip(outcomes)
+            .map(|(delivery, outcome)| {
+                meters.duration.record(elapsed.as_secs_f64());
+                let (attempt, next) = self.judge(delivery, outcome, at_ms, elapsed, meters);
+                if matches!(next, NextStep::Sent | NextStep::DeadLetter) {
+                    meters.dequeued.increment(1);
+                }
+                (delivery.message_id, attempt, next)
+            })
+            .collect();
+        let (store, channel, name) = (&self.store, self.channel.as_str(), self.name.as_str());
+        let recorded = records.into_iter().map(|(id, attempt, next)| async move {
+            (
+                id,
+                store.record_attempt(channel, name, id, attempt, next).await,
+            )
+        });
+        let mut failed = false;
+        for (message_id, result) in futures_util::future::join_all(recorded).await {
+            if let Err(error) = result {
+                // The attempt is lost but the entry is still queued: it will be sent again
+                // (at-least-once), which the receiver can recognise by the control id.
+                tracing::error!(channel = %self.channel, destination = %self.name, message_id, %error, "Cannot record a delivery attempt.");
+                failed = true;
+            }
+        }
+        if failed {
+            tokio::time::sleep(IDLE_POLL).await;
+        }
+    }
+
+    /// What an outcome means for the message: its attempt record and the queue's next step,
+    /// by the destination's retry policy.
+    fn judge(
+        &self,
+        delivery: &Delivery,
+        outcome: Outcome,
+        at_ms: u64,
+        elapsed: Duration,
+        meters: &Meters,
+    ) -> (Attempt, NextStep) {
         let attempt_number = delivery.attempts + 1;
-        let (attempt, next) = match outcome {
+        let failed = |error: String| Attempt {
+            at_ms,
+            ok: false,
+            response: None,
+            error: Some(error),
+            duration_ms: elapsed.as_millis() as u64,
+        };
+        match outcome {
             Outcome::Delivered { response } => {
                 meters.sent.increment(1);
                 (
@@ -169,50 +225,13 @@ impl DeliveryWorker {
                         NextStep::DeadLetter
                     }
                 };
-                (
-                    Attempt {
-                        at_ms,
-                        ok: false,
-                        response: None,
-                        error: Some(error),
-                        duration_ms: elapsed.as_millis() as u64,
-                    },
-                    next,
-                )
+                (failed(error), next)
             }
             Outcome::Reject { error } => {
                 meters.rejected.increment(1);
                 tracing::warn!(channel = %self.channel, destination = %self.name, message_id = delivery.message_id, control_id = %delivery.control_id, "The destination rejected the message; it is in ERROR and can be replayed.");
-                (
-                    Attempt {
-                        at_ms,
-                        ok: false,
-                        response: None,
-                        error: Some(error),
-                        duration_ms: elapsed.as_millis() as u64,
-                    },
-                    NextStep::DeadLetter,
-                )
+                (failed(error), NextStep::DeadLetter)
             }
-        };
-        if matches!(next, NextStep::Sent | NextStep::DeadLetter) {
-            meters.dequeued.increment(1);
-        }
-        if let Err(error) = self
-            .store
-            .record_attempt(
-                &self.channel,
-                &self.name,
-                delivery.message_id,
-                attempt,
-                next,
-            )
-            .await
-        {
-            // The attempt is lost but the entry is still queued: it will be sent again
-            // (at-least-once), which the receiver can recognise by the control id.
-            tracing::error!(channel = %self.channel, destination = %self.name, message_id = delivery.message_id, %error, "Cannot record a delivery attempt.");
-            tokio::time::sleep(IDLE_POLL).await;
         }
     }
 

@@ -89,8 +89,8 @@ pub use conflicts::{ConflictChoice, ConflictId, ConflictRecord, ConflictResoluti
 pub use error::{Source, StoreError};
 pub use handle::{Accepting, Store};
 pub use model::{
-    Attempt, Backend, ChannelCounts, Delivery, DeliveryStatus, DiskUsage, Durability,
-    MessageFilter, MessageId, MessageMeta, MessageStatus, MessageSummary, NewDelivery, NewMessage,
-    NextStep, PrunePolicy, QueueStats, StoredDelivery, StoredMessage, UnknownBackend,
+    Attempt, Backend, ChannelCounts, Delivery, DeliveryStatus, DiskUsage, DueDeliveries,
+    Durability, MessageFilter, MessageId, MessageMeta, MessageStatus, MessageSummary, NewDelivery,
+    NewMessage, NextStep, PrunePolicy, QueueStats, StoredDelivery, StoredMessage, UnknownBackend,
     UnknownStatus,
 };

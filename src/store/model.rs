@@ -372,6 +372,16 @@ impl MessageFilter {
     }
 }
 
+/// What a delivery worker may send now (see `Store::due_deliveries_now`).
+#[derive(Debug, Default)]
+pub struct DueDeliveries {
+    /// Due entries, in queue order.
+    pub ready: Vec<Delivery>,
+    /// For an ordered queue whose next entry waits for a retry time: that time (ms since the
+    /// epoch), so the worker sleeps until then.
+    pub blocked_until_ms: Option<u64>,
+}
+
 /// A destination queue's depth and age, for `/metrics` and the channel list.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct QueueStats {

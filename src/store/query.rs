@@ -20,8 +20,8 @@ use super::handle::Store;
 use super::keys;
 use super::kv::{KeyRange, Snapshot, Table};
 use super::model::{
-    ChannelCounts, Delivery, MessageFilter, MessageId, MessageMeta, MessageStatus, MessageSummary,
-    QueueStats, StoredDelivery, StoredMessage,
+    ChannelCounts, Delivery, DueDeliveries, MessageFilter, MessageId, MessageMeta, MessageStatus,
+    MessageSummary, QueueStats, StoredDelivery, StoredMessage,
 };
 use super::record::{self, MessageRecord, PayloadSource, QueueEntry};
 
@@ -368,6 +368,50 @@ impl Store {
             },
         )?;
         Ok(ready)
+    }
+
+    /// What a delivery worker can send now, in queue order, at most `limit` entries: with
+    /// `ordered`, the head and the entries right behind it while each is due (an entry waiting
+    /// for a retry time stops the run, so nothing overtakes it); without, every due entry.
+    /// Without waiting for the database to catch up with the journal, like the other `_now`
+    /// reads. An entry's bytes are read only when it is taken.
+    pub(crate) fn due_deliveries_now(
+        &self,
+        channel: &str,
+        destination: &str,
+        now_ms: u64,
+        limit: usize,
+        ordered: bool,
+    ) -> Result<DueDeliveries, StoreError> {
+        let snapshot = self.inner.kv.snapshot()?;
+        let snapshot = snapshot.as_ref();
+        let mut due = DueDeliveries::default();
+        if limit == 0 {
+            return Ok(due);
+        }
+        snapshot.scan(
+            Table::Queue,
+            &KeyRange::prefix(&keys::queue_prefix(channel, destination)?),
+            false,
+            &mut |_, value| {
+                let entry = decode_entry(value)?;
+                if entry.not_before_ms > now_ms {
+                    if ordered {
+                        due.blocked_until_ms = Some(entry.not_before_ms);
+                        return Ok(ControlFlow::Break(()));
+                    }
+                    return Ok(ControlFlow::Continue(()));
+                }
+                due.ready
+                    .push(delivery(snapshot, &self.inner.dir, destination, entry)?);
+                Ok(if due.ready.len() >= limit {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                })
+            },
+        )?;
+        Ok(due)
     }
 
     /// A destination queue's depth (a counter, no scan) and when its oldest entry was queued.
