@@ -120,15 +120,8 @@ impl Destination {
             Destination::Fhir(fhir) => fhir.send(delivery.payload).await,
             Destination::File(file) => {
                 let received = file::format_received(delivery.received_ms);
-                let fields = FileFields {
-                    message_id: delivery.message_id,
-                    control_id: delivery.control_id,
-                    channel: delivery.channel,
-                    message_type: delivery.message_type,
-                    trigger: delivery.trigger,
-                    received: &received,
-                };
-                file.send(delivery.payload, &fields).await
+                file.send(delivery.payload, &file_fields(delivery, &received))
+                    .await
             }
         }
     }
@@ -167,21 +160,22 @@ impl Destination {
         let items: Vec<(&[u8], FileFields<'_>)> = deliveries
             .iter()
             .zip(&received)
-            .map(|(d, received)| {
-                (
-                    d.payload,
-                    FileFields {
-                        message_id: d.message_id,
-                        control_id: d.control_id,
-                        channel: d.channel,
-                        message_type: d.message_type,
-                        trigger: d.trigger,
-                        received,
-                    },
-                )
-            })
+            .map(|(d, received)| (d.payload, file_fields(d, received)))
             .collect();
         file.send_batch(&items).await
+    }
+}
+
+/// What a file name template may use of `delivery`; `received` is its received time as
+/// [`file::format_received`] gives it.
+fn file_fields<'a>(delivery: &DeliveryInput<'a>, received: &'a str) -> FileFields<'a> {
+    FileFields {
+        message_id: delivery.message_id,
+        control_id: delivery.control_id,
+        channel: delivery.channel,
+        message_type: delivery.message_type,
+        trigger: delivery.trigger,
+        received,
     }
 }
 

@@ -345,29 +345,9 @@ impl Store {
         now_ms: u64,
         limit: usize,
     ) -> Result<Vec<Delivery>, StoreError> {
-        let snapshot = self.inner.kv.snapshot()?;
-        let snapshot = snapshot.as_ref();
-        let mut ready = Vec::new();
-        if limit == 0 {
-            return Ok(ready);
-        }
-        snapshot.scan(
-            Table::Queue,
-            &KeyRange::prefix(&keys::queue_prefix(channel, destination)?),
-            false,
-            &mut |_, value| {
-                let entry = decode_entry(value)?;
-                if entry.not_before_ms <= now_ms {
-                    ready.push(delivery(snapshot, &self.inner.dir, destination, entry)?);
-                }
-                Ok(if ready.len() >= limit {
-                    ControlFlow::Break(())
-                } else {
-                    ControlFlow::Continue(())
-                })
-            },
-        )?;
-        Ok(ready)
+        Ok(self
+            .due_deliveries_now(channel, destination, now_ms, limit, false)?
+            .ready)
     }
 
     /// What a delivery worker can send now, in queue order, at most `limit` entries: with
