@@ -60,8 +60,10 @@ pub const FILENAME_PLACEHOLDERS: &[&str] = &[
     "control_id",
     "channel",
     "message_type",
+    "type",
     "trigger",
     "received",
+    "date",
 ];
 /// Default `retry.attempts`.
 pub const DEFAULT_RETRY_ATTEMPTS: u32 = 5;
@@ -449,7 +451,8 @@ pub struct FileDestinationConfig {
     #[schemars(with = "String")]
     pub directory: Spanned<String>,
     /// Optional. The file name template; placeholders: `{message_id}`, `{control_id}`,
-    /// `{channel}`, `{message_type}`, `{trigger}`, `{received}`.
+    /// `{channel}`, `{message_type}` (or `{type}`), `{trigger}`, `{received}`
+    /// (`YYYYMMDDHHMMSS`, UTC), `{date}` (`YYYYMMDD`).
     /// Default: `"{message_id}.hl7"`.
     #[schemars(with = "Option<String>")]
     pub filename: Option<Spanned<String>>,

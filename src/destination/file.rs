@@ -31,7 +31,8 @@ const MAX_VALUE_BYTES: usize = 64;
 const TEMP_PREFIX: &str = ".ihub-";
 
 /// The placeholders a file name template may use.
-const PLACEHOLDERS: &str = "{message_id}, {control_id}, {channel}, {type}, {trigger}, {date}";
+const PLACEHOLDERS: &str = "{message_id}, {control_id}, {channel}, {message_type} (or {type}), \
+     {trigger}, {received}, {date}";
 
 /// Settings of a file destination, already validated by the channel loader.
 #[derive(Debug, Clone)]
@@ -39,7 +40,8 @@ pub struct FileSettings {
     /// Where the files go; created (with its parents) when missing.
     pub directory: PathBuf,
     /// The file name template, e.g. [`DEFAULT_FILENAME`]. Placeholders: `{message_id}`,
-    /// `{control_id}`, `{channel}`, `{type}`, `{trigger}`, `{date}` (received, `YYYYMMDD`).
+    /// `{control_id}`, `{channel}`, `{message_type}` (or `{type}`), `{trigger}`,
+    /// `{received}` (`YYYYMMDDHHMMSS`, UTC) and `{date}` (received, `YYYYMMDD`).
     pub filename: String,
 }
 
@@ -73,15 +75,6 @@ pub enum FileSetupError {
         /// The whole template.
         template: String,
     },
-    /// Without `{message_id}` or `{control_id}`, messages would overwrite each other.
-    #[error(
-        "file name template \"{template}\" must contain {{message_id}} or {{control_id}}, \
-         or every message would overwrite the previous one"
-    )]
-    NotUnique {
-        /// The whole template.
-        template: String,
-    },
 }
 
 /// The values a file name template can use, for one message.
@@ -111,6 +104,7 @@ enum Part {
     Channel,
     Type,
     Trigger,
+    Received,
     Date,
 }
 
@@ -149,6 +143,7 @@ impl FileDestination {
                 Part::Channel => name.push_str(&sanitize(fields.channel)),
                 Part::Type => name.push_str(&sanitize(fields.message_type)),
                 Part::Trigger => name.push_str(&sanitize(fields.trigger)),
+                Part::Received => name.push_str(&sanitize(timestamp_of(fields.received))),
                 Part::Date => name.push_str(&date_of(fields.received)),
             }
         }
@@ -231,7 +226,8 @@ fn parse_template(template: &str) -> Result<Vec<Part>, FileSetupError> {
             "message_id" => Part::MessageId,
             "control_id" => Part::ControlId,
             "channel" => Part::Channel,
-            "type" => Part::Type,
+            "message_type" | "type" => Part::Type,
+            "received" => Part::Received,
             "trigger" => Part::Trigger,
             "date" => Part::Date,
             _ => {
@@ -243,14 +239,8 @@ fn parse_template(template: &str) -> Result<Vec<Part>, FileSetupError> {
         });
         rest = &after[close + 1..];
     }
-    if !parts
-        .iter()
-        .any(|p| matches!(p, Part::MessageId | Part::ControlId))
-    {
-        return Err(FileSetupError::NotUnique {
-            template: template.to_owned(),
-        });
-    }
+    // Without {message_id} or {control_id} each message replaces the last file (a "latest"
+    // file); `ihub validate` warns about it, so it is allowed here.
     Ok(parts)
 }
 
@@ -280,6 +270,14 @@ fn date_of(received: &str) -> String {
         Some(date) if date.bytes().all(|b| b.is_ascii_digit()) => date.to_owned(),
         _ => "undated".to_owned(),
     }
+}
+
+/// `YYYYMMDDHHMMSS` from an HL7 timestamp: the digits before its time zone.
+fn timestamp_of(received: &str) -> &str {
+    let end = received
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(received.len());
+    &received[..end]
 }
 
 /// Exactly one ordinary path component: not empty, `.`, `..`, absolute, nor one of ours.
@@ -429,6 +427,11 @@ mod tests {
         );
         assert_eq!(dest(DEFAULT_FILENAME).file_name(&fields("x")), "42.hl7");
         assert_eq!(dest("{message_id}").file_name(&fields("x")), "42");
+        // The names channels/README.md documents and `ihub validate` checks.
+        assert_eq!(
+            dest("{message_type}_{trigger}-{received}-{message_id}.hl7").file_name(&fields("x")),
+            "ORU_R01-20260314092653-42.hl7"
+        );
     }
 
     #[test]
@@ -462,11 +465,25 @@ mod tests {
     }
 
     #[test]
+    fn every_placeholder_the_validator_accepts_renders() {
+        // `ihub validate` and startup must agree, or a channel that validates fails to start.
+        for name in crate::channel::config::FILENAME_PLACEHOLDERS {
+            let template = format!("{{{name}}}-{{message_id}}.hl7");
+            let built = FileDestination::new(FileSettings {
+                directory: "out".into(),
+                filename: template.clone(),
+            });
+            assert!(built.is_ok(), "{template}: {:?}", built.err());
+        }
+    }
+
+    #[test]
     fn bad_templates_are_refused_with_a_clear_error() {
         assert_eq!(
             setup_error("{message_id}_{patient}.hl7").to_string(),
             "unknown placeholder {patient} in file name template \"{message_id}_{patient}.hl7\"; \
-             expected one of {message_id}, {control_id}, {channel}, {type}, {trigger}, {date}"
+             expected one of {message_id}, {control_id}, {channel}, {message_type} (or {type}), \
+             {trigger}, {received}, {date}"
         );
         assert_eq!(
             setup_error("{message_id.hl7"),
@@ -497,10 +514,14 @@ mod tests {
                 "{path}"
             );
         }
+        // A "latest" file, replaced by every message: `ihub validate` warns, startup allows.
+        let latest = FileDestination::new(FileSettings {
+            directory: PathBuf::from("out"),
+            filename: "{channel}-latest.hl7".into(),
+        });
         assert_eq!(
-            setup_error("{date}.hl7").to_string(),
-            "file name template \"{date}.hl7\" must contain {message_id} or {control_id}, \
-             or every message would overwrite the previous one"
+            latest.unwrap().file_name(&fields("X")),
+            "lab_results-latest.hl7"
         );
         let no_dir = FileDestination::new(FileSettings {
             directory: PathBuf::new(),
