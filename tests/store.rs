@@ -1573,6 +1573,29 @@ async fn conflicts_park_resolve_reopen(backend: Backend) {
     assert_eq!(third, second + 1);
 }
 
+/// A delivery batch holds its messages in memory: large ones (documents of several MB) must not
+/// make a batch of 64 take hundreds of MB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_due_deliveries_stops_at_its_byte_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), Backend::Redb);
+    let big = 5 * 1024 * 1024;
+    for n in 1..=3 {
+        let mut new = message(CHANNEL, n, 1_000, &["archive"]);
+        new.deliveries[0].payload = vec![b'x'; big];
+        store.accept(new, Durability::Sync).await.unwrap();
+    }
+    let ready = store
+        .ready_deliveries(CHANNEL, "archive", now_ms(), 64)
+        .unwrap();
+    assert_eq!(
+        ready.len(),
+        2,
+        "two 5 MB payloads pass the 8 MB budget, so the third waits for the next batch"
+    );
+    assert!(ready.iter().all(|d| d.payload.len() == big));
+}
+
 macro_rules! backend_tests {
     ($module:ident, $backend:expr) => {
         mod $module {

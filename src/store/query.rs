@@ -65,6 +65,10 @@ fn matches(record: &MessageRecord, filter: &MessageFilter) -> bool {
             .is_none_or(|since| record.received_at_ms >= since)
 }
 
+/// Payload bytes past which [`Store::due_deliveries_now`] takes no more entries, so a batch of
+/// large messages (base64 documents of several MB) stays within the engine's memory budget.
+const DUE_MAX_BYTES: usize = 8 * 1024 * 1024;
+
 /// Turns a queue entry into a [`Delivery`] by reading its payload (from the journal in `dir`
 /// when it is there).
 fn delivery(
@@ -350,7 +354,8 @@ impl Store {
             .ready)
     }
 
-    /// What a delivery worker can send now, in queue order, at most `limit` entries: with
+    /// What a delivery worker can send now, in queue order, at most `limit` entries (and no
+    /// more once their payloads reach [`DUE_MAX_BYTES`]; at least one is always taken): with
     /// `ordered`, the head and the entries right behind it while each is due (an entry waiting
     /// for a retry time stops the run, so nothing overtakes it); without, every due entry.
     /// Without waiting for the database to catch up with the journal, like the other `_now`
@@ -369,6 +374,7 @@ impl Store {
         if limit == 0 {
             return Ok(due);
         }
+        let mut bytes = 0;
         snapshot.scan(
             Table::Queue,
             &KeyRange::prefix(&keys::queue_prefix(channel, destination)?),
@@ -382,9 +388,10 @@ impl Store {
                     }
                     return Ok(ControlFlow::Continue(()));
                 }
-                due.ready
-                    .push(delivery(snapshot, &self.inner.dir, destination, entry)?);
-                Ok(if due.ready.len() >= limit {
+                let taken = delivery(snapshot, &self.inner.dir, destination, entry)?;
+                bytes += taken.payload.len();
+                due.ready.push(taken);
+                Ok(if due.ready.len() >= limit || bytes >= DUE_MAX_BYTES {
                     ControlFlow::Break(())
                 } else {
                     ControlFlow::Continue(())
