@@ -962,11 +962,19 @@ async fn a_file_destination_catches_up_on_a_backlog_in_batches_and_in_order() {
         assert_eq!(msa(&send(addr, &message(id, "ORU^R01")).await).0, "AA");
     }
     std::fs::remove_file(&out).unwrap();
-    wait_for("the backlog to be written", Duration::from_secs(20), || {
-        files_in(&out).len() >= ids.len()
-    })
-    .await;
     let store = &engine.engine.store;
+    // A batch's files appear before its attempts are recorded: wait for both.
+    wait_for(
+        "the backlog to be written and recorded",
+        Duration::from_secs(20),
+        || {
+            files_in(&out).len() >= ids.len()
+                && store
+                    .queue_stats("archive", "archive")
+                    .is_ok_and(|stats| stats.depth == 0)
+        },
+    )
+    .await;
     let mut batch_times = std::collections::BTreeSet::new();
     for (index, id) in ids.iter().enumerate() {
         let message_id = index as u64 + 1;
