@@ -30,20 +30,8 @@ CELLS=${CELLS:-"--conns 1,4,16 --window 1,16 --per-conn 100000 --max-total 10000
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_port() {
-    for _ in $(seq 1 150); do
-        if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null; then
-            return 0
-        fi
-        sleep 0.1
-    done
-    echo "nothing listens on port $1" >&2
-    return 1
-}
+# free_port, wait_port, bench_channel
+source "$here/common.sh"
 
 # load LABEL PORT PID CHECK
 load() {
@@ -79,21 +67,9 @@ run_engine() {
     local dir="$out/engine-$mode"
     rm -rf "$dir"; mkdir -p "$dir/channels"
     local port api; port=$(free_port); api=$(free_port)
-    {
-        echo 'description = "benchmark: MLLP in, one file destination"'
-        echo "durability = \"$durability\""
-        echo '[duplicates]'
-        echo 'window_secs = 0'
-        echo '[source]'
-        echo 'type = "mllp"'
-        echo "listen = \"127.0.0.1:$port\""
-        if [[ $mode != *-nodest ]]; then
-            echo '[[destination]]'
-            echo 'name = "archive"'
-            echo 'type = "file"'
-            echo 'directory = "out"'
-        fi
-    } > "$dir/channels/bench.toml"
+    local dest=dest
+    [[ $mode == *-nodest ]] && dest=nodest
+    bench_channel "$durability" "$port" "$dest" > "$dir/channels/bench.toml"
     ( cd "$dir" && NO_COLOR=1 exec "$IHUB" run --channels channels --data data \
         --api "127.0.0.1:$api" ) > "$dir/engine.log" 2>&1 &
     local pid=$!

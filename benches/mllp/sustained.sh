@@ -27,38 +27,23 @@ SECS=${SECS:-4}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 mkdir "$dir/channels"
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+# free_port, wait_port, bench_channel
+source "$here/common.sh"
 port=$(free_port)
 api=$(free_port)
-{
-    echo 'description = "benchmark: sustained load on one engine"'
-    echo "durability = \"$DURABILITY\""
-    echo '[duplicates]'
-    echo 'window_secs = 0'
-    echo '[source]'
-    echo 'type = "mllp"'
-    echo "listen = \"127.0.0.1:$port\""
-    if [[ -n ${DEST:-} ]]; then
-        echo '[[destination]]'
-        echo 'name = "archive"'
-        echo 'type = "file"'
-        echo 'directory = "out"'
-    fi
-} > "$dir/channels/bench.toml"
+dest=nodest
+[[ -n ${DEST:-} ]] && dest=dest
+bench_channel "$DURABILITY" "$port" "$dest" > "$dir/channels/bench.toml"
 ( cd "$dir" && NO_COLOR=1 exec "$IHUB" run --channels channels --data data \
     --api "127.0.0.1:$api" ) > "$dir/engine.log" 2>&1 &
 pid=$!
-for _ in $(seq 1 100); do
-    python3 -c "import socket; socket.create_connection(('127.0.0.1',$port),0.2)" 2>/dev/null && break
-    sleep 0.1
-done
+wait_port "$port"
 
-# CPU ticks (user + system) per thread name, summed over threads of one name.
+# CPU ticks (user + system) per thread name, summed over the live threads of one name
+# (short-lived threads, such as a file batch's sync threads, may vanish while being read).
 thread_ticks() {
     for task in /proc/"$pid"/task/*; do
-        echo "$(cat "$task/comm") $(awk '{print $14 + $15}' "$task/stat")"
+        echo "$(cat "$task/comm" 2>/dev/null) $(awk '{print $14 + $15}' "$task/stat" 2>/dev/null)"
     done | awk '{t[$1] += $2} END {for (k in t) print k, t[k]}' | sort
 }
 

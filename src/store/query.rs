@@ -294,23 +294,14 @@ impl Store {
     }
 
     /// The head of a destination's FIFO queue, even when its not-before time is still in the
-    /// future: an ordered worker sleeps until then rather than send the next message first.
+    /// future: in an ordered queue nothing behind it goes first (the delivery worker reads
+    /// the same through [`Store::due_deliveries_now`]).
     pub fn next_delivery(
         &self,
         channel: &str,
         destination: &str,
     ) -> Result<Option<Delivery>, StoreError> {
         self.inner.progress.catch_up();
-        self.next_delivery_now(channel, destination)
-    }
-
-    /// [`Store::next_delivery`] without waiting for the database to catch up with the journal: for the
-    /// delivery workers, which are woken only once their messages are in it.
-    pub(crate) fn next_delivery_now(
-        &self,
-        channel: &str,
-        destination: &str,
-    ) -> Result<Option<Delivery>, StoreError> {
         let snapshot = self.inner.kv.snapshot()?;
         let snapshot = snapshot.as_ref();
         let mut head = None;
@@ -337,18 +328,6 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<Delivery>, StoreError> {
         self.inner.progress.catch_up();
-        self.ready_deliveries_now(channel, destination, now_ms, limit)
-    }
-
-    /// [`Store::ready_deliveries`] without waiting for the database to catch up with the journal: for the
-    /// delivery workers, which are woken only once their messages are in it.
-    pub(crate) fn ready_deliveries_now(
-        &self,
-        channel: &str,
-        destination: &str,
-        now_ms: u64,
-        limit: usize,
-    ) -> Result<Vec<Delivery>, StoreError> {
         Ok(self
             .due_deliveries_now(channel, destination, now_ms, limit, false)?
             .ready)
