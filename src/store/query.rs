@@ -295,7 +295,7 @@ impl Store {
 
     /// The head of a destination's FIFO queue, even when its not-before time is still in the
     /// future: in an ordered queue nothing behind it goes first (the delivery worker reads
-    /// the same through [`Store::due_deliveries_now`]).
+    /// the same through `Store::due_deliveries_now`).
     pub fn next_delivery(
         &self,
         channel: &str,
