@@ -535,6 +535,7 @@ async fn metrics_pass_promtool() {
         "destination_sent_messages_total",
         "store_disk_bytes{part=\"journal\"}",
         "store_journal_segments",
+        "store_commits_total",
     ] {
         assert!(metrics.contains(name), "/metrics lacks {name}:\n{metrics}");
     }

@@ -43,6 +43,7 @@ async fn metrics(axum::extract::State(engine): axum::extract::State<Arc<Engine>>
                 Ok(usage) => crate::metrics::record_disk_usage(&usage),
                 Err(error) => tracing::warn!(%error, "Cannot measure the store's files."),
             }
+            crate::metrics::record_commits(engine.store.commit_count());
             (
                 [(
                     axum::http::header::CONTENT_TYPE,
