@@ -17,7 +17,7 @@ RUN mkdir -p src benches tests \
     && touch src/lib.rs \
     && echo 'fn main() {}' > benches/hl7_parse.rs \
     && touch tests/tests.rs \
-    && cargo build --locked --profile dist \
+    && cargo build --locked --release \
     && rm -rf src benches tests
 
 COPY src ./src
@@ -25,8 +25,8 @@ COPY benches ./benches
 COPY tests ./tests
 # COPY may keep modification times older than the stubs' build; touch so cargo rebuilds our crate.
 RUN touch src/main.rs src/lib.rs \
-    && cargo build --locked --profile dist \
-    && cp target/dist/ihub /usr/local/bin/ihub
+    && cargo build --locked --release \
+    && cp target/release/ihub /usr/local/bin/ihub
 
 # ---- runtime -------------------------------------------------------------------------------
 FROM debian:bookworm-slim
