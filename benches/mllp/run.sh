@@ -13,7 +13,8 @@
 #   CELLS         load client arguments for the cells (default: 1/4/16 connections, window 1 and 16)
 #
 # Every server gets the same load command; the engine runs once per mode with a fresh data
-# directory (and its own output folder, deleted only at the end). One JSON line per cell goes to OUTDIR/<server>.jsonl; report.sh prints the table.
+# directory (and its own output folder, deleted only at the end). One JSON line per cell goes
+# to OUTDIR/<server>.jsonl; report.py prints the table.
 set -euo pipefail
 
 out=${1:?usage: run.sh OUTDIR}
