@@ -1299,6 +1299,15 @@ fn kill_9_loses_nothing_acknowledged(backend: Backend) {
             stored.destinations[0].payload,
             expected.deliveries[0].payload
         );
+        // The control-id index reaches the database later than the message does
+        // (control_index.rs); after a crash it must still hold every message.
+        assert_eq!(
+            store
+                .find_duplicate(CHANNEL, &expected.meta.control_id, 0)
+                .unwrap(),
+            Some(*id),
+            "control-id index entry of message {id}"
+        );
     }
     let stored = store.channel_counts(CHANNEL).unwrap().total();
     println!(
@@ -1594,6 +1603,43 @@ async fn a_batch_of_due_deliveries_stops_at_its_byte_budget() {
         "two 5 MB payloads pass the 8 MB budget, so the third waits for the next batch"
     );
     assert!(ready.iter().all(|d| d.payload.len() == big));
+}
+
+/// A delivery worker names files from the message's type, trigger and received time: the due
+/// delivery carries them (read with the body), and they belong to the message it carries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn due_deliveries_carry_the_header_fields_file_names_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), Backend::Redb);
+    for n in 1..=3 {
+        let mut new = message(CHANNEL, n, 1_000 + n, &["archive"]);
+        new.meta.message_type = format!("T{n}");
+        new.meta.trigger = format!("E{n}");
+        store.accept(new, Durability::Sync).await.unwrap();
+    }
+    let ready = store
+        .ready_deliveries(CHANNEL, "archive", now_ms(), 64)
+        .unwrap();
+    let seen: Vec<_> = ready
+        .iter()
+        .map(|d| {
+            (
+                d.control_id.as_str(),
+                d.message_type.as_str(),
+                d.trigger.as_str(),
+                d.received_at_ms,
+                String::from_utf8_lossy(&d.payload).into_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("CTRL1", "T1", "E1", 1_001, "archive payload 1".to_owned()),
+            ("CTRL2", "T2", "E2", 1_002, "archive payload 2".to_owned()),
+            ("CTRL3", "T3", "E3", 1_003, "archive payload 3".to_owned()),
+        ]
+    );
 }
 
 macro_rules! backend_tests {

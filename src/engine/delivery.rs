@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::channel::runner::now_ms;
 use crate::destination::{DeliveryInput, Destination, Outcome, RetryPolicy};
-use crate::store::{Attempt, Delivery, MessageMeta, NextStep, Store};
+use crate::store::{Attempt, Delivery, NextStep, Store};
 
 /// How often an idle worker looks at its queue even without a wake-up (entries replayed through
 /// the API, or retry times that came due).
@@ -114,27 +114,16 @@ impl DeliveryWorker {
     /// Sends due messages (one, or a batch where the destination takes batches), then records
     /// every attempt. The attempts go to the store together, so they share one commit.
     async fn deliver(&mut self, deliveries: Vec<Delivery>, meters: &Meters) {
-        let metas: Vec<(MessageMeta, u64)> = deliveries
-            .iter()
-            .map(|d| {
-                self.store
-                    .message_meta_now(d.message_id)
-                    .ok()
-                    .flatten()
-                    .unwrap_or_default()
-            })
-            .collect();
         let inputs: Vec<DeliveryInput<'_>> = deliveries
             .iter()
-            .zip(&metas)
-            .map(|(delivery, (meta, received_ms))| DeliveryInput {
+            .map(|delivery| DeliveryInput {
                 payload: &delivery.payload,
                 message_id: delivery.message_id,
                 control_id: &delivery.control_id,
                 channel: &self.channel,
-                message_type: &meta.message_type,
-                trigger: &meta.trigger,
-                received_ms: *received_ms,
+                message_type: &delivery.message_type,
+                trigger: &delivery.trigger,
+                received_ms: delivery.received_at_ms,
             })
             .collect();
         let started = Instant::now();

@@ -62,34 +62,59 @@ impl JournalPos {
 /// Reads the journal record of message `id` at `at` in the store directory `dir`, checking its
 /// checksum and that it is the record of `id`.
 pub(crate) fn read(dir: &Path, id: MessageId, at: &BodyRef) -> Result<Entry, StoreError> {
-    let path = segment_path(dir, at.segment);
-    let what = || format!("journal record of message {id}");
-    let file = File::open(&path).map_err(|e| StoreError::io(&path, e))?;
-    let mut bytes = vec![0; at.len as usize];
-    file.read_exact_at(&mut bytes, at.offset)
-        .map_err(|e| StoreError::corrupt(what(), format!("{}: {e}", path.display())))?;
-    let entry = decode_record(&bytes).ok_or_else(|| {
-        StoreError::corrupt(
-            what(),
-            format!(
-                "{} at byte {}: torn or failed its checksum",
-                path.display(),
-                at.offset
-            ),
-        )
-    })?;
-    if entry.id != id {
-        return Err(StoreError::corrupt(
-            what(),
-            format!(
-                "{} at byte {} holds message {}",
-                path.display(),
-                at.offset,
-                entry.id
-            ),
-        ));
+    SegmentReader::new(dir).read(id, at)
+}
+
+/// Reads several records, keeping the last segment open: a delivery batch's bodies are mostly
+/// in one segment, and opening it once per message was a `openat` + `close` each.
+pub(crate) struct SegmentReader<'a> {
+    dir: &'a Path,
+    open: Option<(u64, File)>,
+}
+
+impl<'a> SegmentReader<'a> {
+    /// A reader of the segments in the store directory `dir`; nothing is opened yet.
+    pub(crate) fn new(dir: &'a Path) -> Self {
+        SegmentReader { dir, open: None }
     }
-    Ok(entry)
+
+    /// The journal record of message `id` at `at`, checked like [`read`].
+    pub(crate) fn read(&mut self, id: MessageId, at: &BodyRef) -> Result<Entry, StoreError> {
+        let path = segment_path(self.dir, at.segment);
+        let what = || format!("journal record of message {id}");
+        let file = match &mut self.open {
+            Some((segment, file)) if *segment == at.segment => file,
+            open => {
+                let file = File::open(&path).map_err(|e| StoreError::io(&path, e))?;
+                &mut open.insert((at.segment, file)).1
+            }
+        };
+        let mut bytes = vec![0; at.len as usize];
+        file.read_exact_at(&mut bytes, at.offset)
+            .map_err(|e| StoreError::corrupt(what(), format!("{}: {e}", path.display())))?;
+        let entry = decode_record(&bytes).ok_or_else(|| {
+            StoreError::corrupt(
+                what(),
+                format!(
+                    "{} at byte {}: torn or failed its checksum",
+                    path.display(),
+                    at.offset
+                ),
+            )
+        })?;
+        if entry.id != id {
+            return Err(StoreError::corrupt(
+                what(),
+                format!(
+                    "{} at byte {} holds message {}",
+                    path.display(),
+                    at.offset,
+                    entry.id
+                ),
+            ));
+        }
+        Ok(entry)
+    }
 }
 
 /// Makes segments durable (`fdatasync`), before a durable database commit that refers to

@@ -249,6 +249,13 @@ pub struct Delivery {
     pub not_before_ms: u64,
     /// MSH-10, carried so a worker can log and match ACKs without reading the payload.
     pub control_id: String,
+    /// MSH-9.1 and MSH-9.2, for file name templates, carried so a worker need not read the
+    /// message's record once per delivery.
+    pub message_type: String,
+    /// See `message_type`.
+    pub trigger: String,
+    /// When the message was received (ms since the epoch), for file name templates.
+    pub received_at_ms: u64,
 }
 
 /// One delivery attempt, as the worker saw it. Kept with the message forever (until pruned).

@@ -12,15 +12,14 @@
 //! pipeline's duplicate check (which asks [`Store::in_flight`] for the rest).
 
 use std::ops::ControlFlow;
-use std::path::Path;
 
-use super::bodies;
+use super::bodies::{self, SegmentReader};
 use super::error::StoreError;
 use super::handle::Store;
 use super::keys;
 use super::kv::{KeyRange, Snapshot, Table};
 use super::model::{
-    ChannelCounts, Delivery, DueDeliveries, MessageFilter, MessageId, MessageMeta, MessageStatus,
+    ChannelCounts, Delivery, DueDeliveries, MessageFilter, MessageId, MessageStatus,
     MessageSummary, QueueStats, StoredDelivery, StoredMessage,
 };
 use super::record::{self, MessageRecord, PayloadSource, QueueEntry};
@@ -69,32 +68,42 @@ fn matches(record: &MessageRecord, filter: &MessageFilter) -> bool {
 /// large messages (base64 documents of several MB) stays within the engine's memory budget.
 const DUE_MAX_BYTES: usize = 8 * 1024 * 1024;
 
-/// Turns a queue entry into a [`Delivery`] by reading its payload (from the journal in `dir`
-/// when it is there).
+/// Turns a queue entry into a [`Delivery`] by reading its payload and header fields: from its
+/// journal record (through `bodies`, which keeps the last segment open) when it is there, else
+/// from the database.
 fn delivery(
     snapshot: &dyn Snapshot,
-    dir: &Path,
+    bodies: &mut SegmentReader<'_>,
     destination: &str,
     entry: QueueEntry,
 ) -> Result<Delivery, StoreError> {
-    let payload = match entry.body {
-        Some(at) => {
-            let record = bodies::read(dir, entry.message_id, &at)?;
-            record
-                .msg
-                .deliveries
-                .into_iter()
-                .nth(usize::from(entry.dest_index))
-                .map(|d| d.payload)
-        }
-        None => read_payload(snapshot, entry.message_id, entry.dest_index, entry.payload)?,
-    }
-    .ok_or_else(|| {
+    let missing = || {
         StoreError::corrupt(
             format!("payload of message {}", entry.message_id),
             "missing",
         )
-    })?;
+    };
+    let (payload, meta, received_at_ms) = match entry.body {
+        Some(at) => {
+            let msg = bodies.read(entry.message_id, &at)?.msg;
+            let payload = msg
+                .deliveries
+                .into_iter()
+                .nth(usize::from(entry.dest_index))
+                .map(|d| d.payload)
+                .ok_or_else(missing)?;
+            (payload, msg.meta, msg.received_at_ms)
+        }
+        None => {
+            let payload =
+                read_payload(snapshot, entry.message_id, entry.dest_index, entry.payload)?
+                    .ok_or_else(missing)?;
+            let (meta, received_at_ms) = read_record(snapshot, entry.message_id)?
+                .map(|r| (r.meta, r.received_at_ms))
+                .unwrap_or_default();
+            (payload, meta, received_at_ms)
+        }
+    };
     Ok(Delivery {
         message_id: entry.message_id,
         destination: destination.to_owned(),
@@ -102,6 +111,9 @@ fn delivery(
         attempts: entry.attempts,
         not_before_ms: entry.not_before_ms,
         control_id: entry.control_id,
+        message_type: meta.message_type,
+        trigger: meta.trigger,
+        received_at_ms,
     })
 }
 
@@ -204,17 +216,6 @@ impl Store {
         }))
     }
 
-    /// A message's metadata and received time, from its record alone (no content, no
-    /// attempts), without waiting for the database to catch up: what a delivery worker needs to
-    /// name a message to its destination (file name templates, FHIR conversion).
-    pub(crate) fn message_meta_now(
-        &self,
-        id: MessageId,
-    ) -> Result<Option<(MessageMeta, u64)>, StoreError> {
-        let snapshot = self.inner.kv.snapshot()?;
-        Ok(read_record(snapshot.as_ref(), id)?.map(|r| (r.meta, r.received_at_ms)))
-    }
-
     /// Messages matching `filter`, newest first, at most `filter.limit` (default 100).
     ///
     /// With a channel, an index narrows the scan: the control-id index when `control_id` is
@@ -268,7 +269,7 @@ impl Store {
             (Table::ByTime, keys::by_time_prefix(channel)?)
         };
         let by_time = table == Table::ByTime;
-        snapshot.scan(table, &KeyRange::prefix(&prefix), true, &mut |key, _| {
+        let mut visit = |key: &[u8], _: &[u8]| {
             if by_time
                 && let (Some(since), Some((at_ms, _))) = (filter.since_ms, keys::tail_time_id(key))
                 && at_ms < since
@@ -289,7 +290,8 @@ impl Store {
             } else {
                 ControlFlow::Continue(())
             })
-        })?;
+        };
+        snapshot.scan(table, &KeyRange::prefix(&prefix), true, &mut visit)?;
         Ok(out)
     }
 
@@ -314,8 +316,15 @@ impl Store {
                 Ok(ControlFlow::Break(()))
             },
         )?;
-        head.map(|entry| delivery(snapshot, &self.inner.dir, destination, entry))
-            .transpose()
+        head.map(|entry| {
+            delivery(
+                snapshot,
+                &mut SegmentReader::new(&self.inner.dir),
+                destination,
+                entry,
+            )
+        })
+        .transpose()
     }
 
     /// Up to `limit` entries of a destination's queue that are due at `now_ms`, in queue
@@ -354,6 +363,7 @@ impl Store {
             return Ok(due);
         }
         let mut bytes = 0;
+        let mut bodies = SegmentReader::new(&self.inner.dir);
         snapshot.scan(
             Table::Queue,
             &KeyRange::prefix(&keys::queue_prefix(channel, destination)?),
@@ -367,7 +377,7 @@ impl Store {
                     }
                     return Ok(ControlFlow::Continue(()));
                 }
-                let taken = delivery(snapshot, &self.inner.dir, destination, entry)?;
+                let taken = delivery(snapshot, &mut bodies, destination, entry)?;
                 bytes += taken.payload.len();
                 due.ready.push(taken);
                 Ok(if due.ready.len() >= limit || bytes >= DUE_MAX_BYTES {
