@@ -1299,8 +1299,8 @@ fn kill_9_loses_nothing_acknowledged(backend: Backend) {
             stored.destinations[0].payload,
             expected.deliveries[0].payload
         );
-        // The control-id index reaches the database later than the message does
-        // (control_index.rs); after a crash it must still hold every message.
+        // Duplicate detection after a crash: the control-id index holds every acknowledged
+        // message too, not only the messages table.
         assert_eq!(
             store
                 .find_duplicate(CHANNEL, &expected.meta.control_id, 0)

@@ -66,7 +66,7 @@ pub(crate) fn read(dir: &Path, id: MessageId, at: &BodyRef) -> Result<Entry, Sto
 }
 
 /// Reads several records, keeping the last segment open: a delivery batch's bodies are mostly
-/// in one segment, and opening it once per message was a `openat` + `close` each.
+/// in one segment, and opening it once per message cost an `openat` and a `close` each.
 pub(crate) struct SegmentReader<'a> {
     dir: &'a Path,
     open: Option<(u64, File)>,

@@ -269,7 +269,7 @@ impl Store {
             (Table::ByTime, keys::by_time_prefix(channel)?)
         };
         let by_time = table == Table::ByTime;
-        let mut visit = |key: &[u8], _: &[u8]| {
+        snapshot.scan(table, &KeyRange::prefix(&prefix), true, &mut |key, _| {
             if by_time
                 && let (Some(since), Some((at_ms, _))) = (filter.since_ms, keys::tail_time_id(key))
                 && at_ms < since
@@ -290,8 +290,7 @@ impl Store {
             } else {
                 ControlFlow::Continue(())
             })
-        };
-        snapshot.scan(table, &KeyRange::prefix(&prefix), true, &mut visit)?;
+        })?;
         Ok(out)
     }
 
