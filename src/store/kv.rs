@@ -169,6 +169,15 @@ mod tests {
         assert_eq!(names.len(), Table::ALL.len());
     }
 
+    /// A backend may keep per-table state in an array indexed by `table as usize`
+    /// (`redb_kv.rs`): that needs `ALL` to list every table at its own index.
+    #[test]
+    fn every_table_is_listed_at_its_own_index() {
+        for (index, table) in Table::ALL.iter().enumerate() {
+            assert_eq!(*table as usize, index, "{table:?}");
+        }
+    }
+
     #[test]
     fn prefix_range_bounds() {
         let range = KeyRange::prefix(b"ab");
