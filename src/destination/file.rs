@@ -16,7 +16,7 @@ use std::io::{self, Write as _};
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{Outcome, error_chain};
+use super::{Outcome, background_io, error_chain};
 
 /// The file name template used when a channel sets none: one file per stored message.
 pub const DEFAULT_FILENAME: &str = "{message_id}.hl7";
@@ -163,13 +163,16 @@ impl FileDestination {
         }
         let target = self.directory.join(&name);
         let directory = self.directory.clone();
-        // The blocking file calls run on tokio's blocking pool, off the reactor threads. That
-        // needs owned data, hence the copy; messages are small next to an fsync.
+        // The blocking file calls run off the reactor threads, at delivery's lower priority
+        // (`background_io`). That needs owned data, hence the copy; messages are small next
+        // to an fsync.
         let payload = payload.to_vec();
         let written = {
             let target = target.clone();
-            tokio::task::spawn_blocking(move || write_atomically(&directory, &target, &payload))
-                .await
+            background_io::run("ihub-file-io", move || {
+                write_atomically(&directory, &target, &payload)
+            })
+            .await
         };
         match written {
             Ok(Ok(())) => Outcome::Delivered {
@@ -180,7 +183,7 @@ impl FileDestination {
                 target.display(),
                 error_chain(&error)
             )),
-            Err(error) => Outcome::retry(format!("the file write task failed: {error}")),
+            Err(error) => Outcome::retry(error),
         }
     }
 }

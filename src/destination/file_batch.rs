@@ -15,7 +15,7 @@ use super::file::{
     FileDestination, FileFields, TempFile, ensure_directory, is_plain_file_name, sync_directory,
     write_temp,
 };
-use super::{Outcome, error_chain};
+use super::{Outcome, background_io, error_chain};
 
 impl FileDestination {
     /// Writes `items` in order and returns one outcome per item attempted. The batch stops at
@@ -38,12 +38,12 @@ impl FileDestination {
         }
         let written = files.len();
         let directory = self.directory().to_path_buf();
+        // Off the reactor threads, at delivery's lower priority (`background_io`).
         let mut outcomes =
-            match tokio::task::spawn_blocking(move || write_batch(&directory, &files)).await {
+            match background_io::run("ihub-file-io", move || write_batch(&directory, &files)).await
+            {
                 Ok(outcomes) => outcomes,
-                Err(error) => vec![Outcome::retry(format!(
-                    "the file write task failed: {error}"
-                ))],
+                Err(error) => vec![Outcome::retry(error)],
             };
         // The refused item follows the files before it only if all of them were delivered.
         if let Some(refused) = refused

@@ -15,6 +15,7 @@
 //! [`Destination`] is the closed enum over them, so the runtime holds one type per queue and
 //! the compiler points at every `match` a new kind must join.
 
+mod background_io;
 pub mod fhir;
 pub mod file;
 mod file_batch;
