@@ -6,9 +6,9 @@
 //! connections waiting for their ACKs. A sender blocks on its ACK; a queued message is already
 //! durable and waits in order. So delivery yields: its file I/O runs at a nice value
 //! [`NICE_STEP`] above the engine's, and gets whatever CPU intake leaves (all of it when intake
-//! is idle, so a backlog drains at full speed). Measured (docs/performance.md, "Delivery
-//! yields to intake"): `interval` 16 × 1 with a file destination 25–29k against 22–24k msgs/s,
-//! `sync` 16 × 1 12.6–12.9k against 10.4–11.5k.
+//! is idle, so a backlog drains at full speed). Measured (docs/performance.md, "A faster
+//! host", "Delivery yields to intake"): `interval` 16 × 1 with a file destination 26.8–29.8k
+//! against 22.3–23.9k msgs/s, `sync` 16 × 1 13.4–14.0k against 10.6–12.5k.
 //!
 //! Only on Linux, where the nice value belongs to a thread (`setpriority(2)`, BUGS); elsewhere
 //! the same call would lower the whole process, so the work just runs on its own thread.
