@@ -142,6 +142,46 @@ async fn round_trip(backend: Backend) {
     assert!(next > failed_id);
 }
 
+/// A payload that is the raw or the transformed message is kept once, in the journal record;
+/// the database says where it comes from. Checked as accepted, as due, and after a reopen that
+/// replays the journal.
+async fn payloads_shared_with_raw_and_transformed(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut new = message(CHANNEL, 1, 1_000, &["as_received", "as_transformed", "own"]);
+    new.deliveries[0].payload = new.raw.clone();
+    new.deliveries[1].payload = new.transformed.clone().unwrap();
+    let expected: Vec<Vec<u8>> = new.deliveries.iter().map(|d| d.payload.clone()).collect();
+    let check = |store: &Store, id| {
+        let stored = store.message(id).unwrap().expect("stored");
+        assert_eq!(stored.raw, new.raw);
+        assert_eq!(stored.transformed, new.transformed);
+        let payloads: Vec<_> = stored
+            .destinations
+            .iter()
+            .map(|d| d.payload.clone())
+            .collect();
+        assert_eq!(payloads, expected);
+        for (index, destination) in ["as_received", "as_transformed", "own"].iter().enumerate() {
+            let ready = store
+                .ready_deliveries(CHANNEL, destination, now_ms(), 64)
+                .unwrap();
+            assert_eq!(ready.len(), 1, "{destination}");
+            assert_eq!(ready[0].payload, expected[index], "{destination}");
+        }
+    };
+    let id = {
+        let store = open(dir.path(), backend);
+        let id = store
+            .accept(new.clone(), Durability::Interval { max_delay_ms: 10 })
+            .await
+            .unwrap();
+        check(&store, id);
+        id
+    };
+    let store = open(dir.path(), backend);
+    check(&store, id);
+}
+
 async fn list_filters(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path(), backend);
@@ -1650,6 +1690,10 @@ macro_rules! backend_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn round_trip() {
                 super::round_trip($backend).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn payloads_shared_with_raw_and_transformed() {
+                super::payloads_shared_with_raw_and_transformed($backend).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn list_filters() {

@@ -390,6 +390,7 @@ impl Applier {
             Work::Accept {
                 id,
                 msg,
+                sources,
                 now_ms,
                 body,
                 reply,
@@ -399,7 +400,7 @@ impl Applier {
                 in_flight,
             } => {
                 needs.in_flight.extend(in_flight);
-                match ops::accept(tx, next, id, *msg, now_ms, body) {
+                match ops::accept(tx, next, id, *msg, &sources, now_ms, body) {
                     Ok(id) => {
                         if let Some(at) = body {
                             self.referenced.insert(at.segment);

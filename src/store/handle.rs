@@ -421,6 +421,7 @@ fn replay_journal(
             &mut next,
             entry.id,
             entry.msg,
+            &entry.sources,
             entry.now_ms,
             Some(body),
         ) {

@@ -37,19 +37,22 @@ pub(crate) struct Entry {
     pub(crate) now_ms: u64,
     /// The message as the pipeline handed it over.
     pub(crate) msg: NewMessage,
+    /// Where each destination's payload comes from, as the record says.
+    pub(crate) sources: Vec<PayloadSource>,
     /// Where the record starts in the bytes it was read from.
     pub(crate) at: u64,
     /// The record's length, frame included.
     pub(crate) len: u32,
 }
 
-/// Appends the record of accepting `msg` as `id` to `out`.
+/// Appends the record of accepting `msg` as `id` to `out`. Returns where each destination's
+/// payload comes from, which the database needs once the bytes are only in the journal.
 pub(crate) fn encode_accept(
     out: &mut Vec<u8>,
     id: MessageId,
     now_ms: u64,
     msg: &NewMessage,
-) -> Result<(), StoreError> {
+) -> Result<Vec<PayloadSource>, StoreError> {
     let sources = payload_sources(msg);
     let header = Header {
         channel: msg.channel.clone(),
@@ -88,7 +91,7 @@ pub(crate) fn encode_accept(
         frame[..4].copy_from_slice(&len.to_be_bytes());
         frame[4..].copy_from_slice(&crc.to_be_bytes());
     }
-    Ok(())
+    Ok(sources)
 }
 
 fn too_big() -> StoreError {
@@ -141,6 +144,7 @@ fn decode_one(bytes: &[u8], at: usize) -> Option<(Entry, usize)> {
         None
     };
     let mut deliveries = Vec::with_capacity(header.destinations.len());
+    let sources = header.destinations.iter().map(|(_, s)| *s).collect();
     for (destination, source) in header.destinations {
         let payload = match source {
             PayloadSource::Own => body.blob()?.to_vec(),
@@ -168,6 +172,7 @@ fn decode_one(bytes: &[u8], at: usize) -> Option<(Entry, usize)> {
         id,
         now_ms,
         msg,
+        sources,
         at: at as u64,
         len: u32::try_from(end - at).ok()?,
     };

@@ -226,18 +226,27 @@ pub(crate) fn check_accept(msg: &NewMessage) -> Result<(), StoreError> {
 
 /// Stores a new message as `id` (handed out by the writer when it journaled it) with its queue
 /// entries. Returns its id. With `body`, the message's bytes stay in that journal record and
-/// the database stores only where it is; without, they go into the database.
+/// the database stores only where it is (then `msg` need not hold them any more); without,
+/// they go into the database. `sources` says where each payload comes from
+/// ([`record::payload_sources`] of the message as it was received).
 pub(crate) fn accept(
     tx: &mut Tx<'_>,
     counters: &mut Counters,
     id: MessageId,
     msg: NewMessage,
+    sources: &[PayloadSource],
     now_ms: u64,
     body: Option<BodyRef>,
 ) -> Result<MessageId, StoreError> {
     check_accept(&msg)?;
+    if sources.len() != msg.deliveries.len() {
+        return Err(StoreError::Invalid(format!(
+            "{} payload sources for {} deliveries",
+            sources.len(),
+            msg.deliveries.len()
+        )));
+    }
     counters.next_id = counters.next_id.max(id.saturating_add(1));
-    let sources = record::payload_sources(&msg);
     let status = if msg.deliveries.is_empty() {
         msg.status
     } else {
@@ -255,7 +264,7 @@ pub(crate) fn accept(
         destinations: msg
             .deliveries
             .iter()
-            .zip(&sources)
+            .zip(sources)
             .map(|(d, source)| DestRecord {
                 name: d.destination.clone(),
                 status: DeliveryStatus::Queued,
@@ -272,7 +281,7 @@ pub(crate) fn accept(
             tx.add_segment_ref(at.segment, 1)?;
             tx.add_count(keys::count_segment_records(at.segment), 1)?;
         }
-        None => put_bytes(tx, id, msg.raw, msg.transformed, msg.deliveries, &sources)?,
+        None => put_bytes(tx, id, msg.raw, msg.transformed, msg.deliveries, sources)?,
     }
     for index in 0..record.destinations.len() {
         // Queue age counts from now, by the writer's clock (the received time is the caller's).

@@ -49,6 +49,19 @@ pub(crate) fn payload_sources(msg: &NewMessage) -> Vec<PayloadSource> {
         .collect()
 }
 
+/// Frees `msg`'s bulk bytes (raw, transformed, payloads) once its journal record holds them:
+/// the database keeps only where they are, so the work waiting for the applier need not keep
+/// them in memory. Whether it was transformed stays visible (an empty `Some`).
+pub(crate) fn drop_bulk(msg: &mut NewMessage) {
+    msg.raw = Vec::new();
+    if let Some(transformed) = msg.transformed.as_mut() {
+        *transformed = Vec::new();
+    }
+    for delivery in &mut msg.deliveries {
+        delivery.payload = Vec::new();
+    }
+}
+
 /// One message, without its bulk bytes. Key: the message id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct MessageRecord {

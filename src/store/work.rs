@@ -9,6 +9,11 @@ use super::bodies::{BodyRef, JournalPos};
 use super::error::StoreError;
 use super::in_flight;
 use super::model::{Attempt, Durability, MessageId, NewMessage, NextStep, PrunePolicy};
+use super::record::PayloadSource;
+
+/// What an accept's metadata (names, ids, handles) is counted as in the applier's backlog:
+/// about what it takes in memory, rounded up.
+const ACCEPT_OVERHEAD: usize = 512;
 
 /// One write request.
 pub(crate) enum Request {
@@ -91,8 +96,11 @@ pub(crate) enum Work {
     /// A new message, journaled (then `reply` is `None`: the writer answered) or not.
     Accept {
         id: MessageId,
-        /// Boxed: the other work is a fraction of its size.
+        /// Boxed: the other work is a fraction of its size. Without its bulk bytes once
+        /// they are journaled ([`record::drop_bulk`](super::record::drop_bulk)).
         msg: Box<NewMessage>,
+        /// Where each destination's payload comes from.
+        sources: Vec<PayloadSource>,
         now_ms: u64,
         /// Its journal record, which keeps its bytes (`None` without a journal).
         body: Option<BodyRef>,
@@ -122,10 +130,12 @@ impl Work {
         matches!(self, Work::Accept { reply: None, .. })
     }
 
-    /// The message bytes this work holds in memory until it is applied, for the backlog cap.
+    /// The memory this work holds until it is applied, for the backlog cap: its bulk bytes, and
+    /// for an accept a share for its metadata, so a backlog of journaled accepts (whose bytes
+    /// are gone) stays bounded too.
     pub(crate) fn weight(&self) -> usize {
         match self {
-            Work::Accept { msg, .. } => message_weight(msg),
+            Work::Accept { msg, .. } => ACCEPT_OVERHEAD + message_weight(msg),
             Work::Bookkeeping {
                 item: Bookkeeping::Attempt { attempt, .. },
                 ..

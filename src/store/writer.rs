@@ -44,6 +44,7 @@ use super::kv::Kv;
 use super::model::{Durability, MessageId};
 use super::ops::{self, Counters};
 use super::progress::Progress;
+use super::record;
 use super::work::{Reply, Request, Work};
 
 /// At most this many requests go into one journal write, so one group's latency stays bounded.
@@ -324,21 +325,33 @@ impl Writer {
                         let _ = reply.send(Err(error));
                         continue;
                     }
+                    let mut msg = msg;
                     let id = self.next_id;
                     let mut body = None;
-                    if let Some(start) = start {
-                        let mark = records.len();
-                        if let Err(error) = journal::encode_accept(&mut records, id, now, &msg) {
-                            records.truncate(mark);
-                            let _ = reply.send(Err(error));
-                            continue;
+                    let sources = match start {
+                        Some(start) => {
+                            let mark = records.len();
+                            let sources = match journal::encode_accept(&mut records, id, now, &msg)
+                            {
+                                Ok(sources) => sources,
+                                Err(error) => {
+                                    records.truncate(mark);
+                                    let _ = reply.send(Err(error));
+                                    continue;
+                                }
+                            };
+                            body = Some(BodyRef {
+                                segment: start.segment,
+                                offset: start.offset + mark as u64,
+                                len: u32::try_from(records.len() - mark).unwrap_or(u32::MAX),
+                            });
+                            // The journal record holds the bytes now; the applier needs only
+                            // where they are.
+                            record::drop_bulk(&mut msg);
+                            sources
                         }
-                        body = Some(BodyRef {
-                            segment: start.segment,
-                            offset: start.offset + mark as u64,
-                            len: u32::try_from(records.len() - mark).unwrap_or(u32::MAX),
-                        });
-                    }
+                        None => record::payload_sources(&msg),
+                    };
                     self.next_id += 1;
                     let max_delay_ms = match durability {
                         Durability::Sync => {
@@ -359,6 +372,7 @@ impl Writer {
                     work.push(Work::Accept {
                         id,
                         msg,
+                        sources,
                         now_ms: now,
                         body,
                         reply,
