@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::thread::JoinHandle;
 
+use super::journal::Closed;
 use super::page_cache;
 
 /// One file to sync: when `progress` is given, the bytes up to `len` are then durable.
@@ -23,6 +24,9 @@ struct Job {
     file: File,
     len: u64,
     progress: Option<Arc<AtomicU64>>,
+    /// The writer has moved on from this journal segment: drop all of it from the page cache
+    /// once it is durable.
+    closed: bool,
 }
 
 /// The helper thread. Dropping it finishes the queued syncs and joins it.
@@ -42,9 +46,13 @@ impl BackgroundSync {
                     while let Ok(job) = queue.recv() {
                         let done = job.progress.as_ref().map(|p| p.load(Ordering::SeqCst));
                         if done.is_some_and(|done| done >= job.len) {
+                            if job.closed {
+                                page_cache::drop_closed(&job.file);
+                            }
                             continue;
                         }
                         match job.file.sync_data() {
+                            Ok(()) if job.closed => page_cache::drop_closed(&job.file),
                             Ok(()) => {
                                 page_cache::drop_synced(&job.file, job.len);
                                 if let Some(progress) = &job.progress {
@@ -67,13 +75,30 @@ impl BackgroundSync {
     /// Queues a sync of `file`; when `progress` is given, it records that the first `len`
     /// bytes are durable once the sync succeeded.
     pub(crate) fn sync(&self, file: File, len: u64, progress: Option<Arc<AtomicU64>>) {
+        self.queue(Job {
+            file,
+            len,
+            progress,
+            closed: false,
+        });
+    }
+
+    /// Queues the sync of a journal segment the writer has moved on from
+    /// ([`Journal::rotate`](super::journal::Journal::rotate)); a failure is logged, and the
+    /// next durable database commit syncs the segment again before it refers to it.
+    pub(crate) fn finish(&self, closed: Closed) {
+        self.queue(Job {
+            file: closed.file,
+            len: closed.len,
+            progress: Some(closed.synced),
+            closed: true,
+        });
+    }
+
+    fn queue(&self, job: Job) {
         if let Some(jobs) = &self.jobs {
             // A gone thread (it panicked, which is logged) leaves the sync to the foreground.
-            let _ = jobs.send(Job {
-                file,
-                len,
-                progress,
-            });
+            let _ = jobs.send(job);
         }
     }
 }

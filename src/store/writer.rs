@@ -286,13 +286,24 @@ impl Writer {
         }
     }
 
-    /// Closes the current journal segment and starts the next.
+    /// Closes the current journal segment and starts the next; the closed one is synced on
+    /// the helper thread (here without one).
     fn rotate(&mut self) {
         let Some(journal) = self.journal.as_mut() else {
             return;
         };
         match journal.rotate() {
-            Ok(_) => self.journal_sync_by = None,
+            Ok(closed) => {
+                self.journal_sync_by = None;
+                match &self.syncer {
+                    Some(syncer) => syncer.finish(closed),
+                    None => {
+                        if let Err(error) = closed.finish() {
+                            tracing::error!(%error, "Cannot sync a closed store journal segment; the next checkpoint syncs it again.");
+                        }
+                    }
+                }
+            }
             Err(error) => {
                 tracing::error!(%error, "Cannot start a new store journal segment; retrying at the next group.");
             }
