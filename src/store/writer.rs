@@ -68,6 +68,10 @@ const APPLY_BACKLOG_GROUPS: usize = 1024;
 /// The byte side of that cap (about 700 messages of 6 KB).
 const APPLY_BACKLOG_BYTES: u64 = 4 * 1024 * 1024;
 
+/// Bytes a journal record takes beyond its message's bulk bytes (framing, ids, the JSON
+/// header), as a guess for sizing a group's buffer.
+const RECORD_HEADER_GUESS: usize = 512;
+
 /// After a failed background sync, try again after this long.
 const SYNC_RETRY: Duration = Duration::from_secs(1);
 
@@ -316,7 +320,12 @@ impl Writer {
         let journaling = self.journal.is_some();
         // Where this group's records will go.
         let start = self.journal.as_ref().map(Journal::position);
-        let mut records = Vec::new();
+        // Sized for the whole group up front: growing it copied every record again.
+        let mut records = if journaling {
+            Vec::with_capacity(group.iter().map(|r| r.weight() + RECORD_HEADER_GUESS).sum())
+        } else {
+            Vec::new()
+        };
         let mut work = Vec::with_capacity(group.len());
         let mut accepted = Vec::new();
         let mut flushes = Vec::new();

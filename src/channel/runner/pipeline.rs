@@ -130,25 +130,21 @@ impl Pipeline {
             return Box::pin(std::future::ready(answer));
         }
 
-        let original = buf.as_bytes().to_vec();
+        // The message as parsed: what scripts start from, and what a payload equal to it is
+        // compared with (no copy of its own unless a script needs one).
+        let original = buf.as_bytes();
         let scripted = if self.has_scripts() {
             self.run_scripts(
                 Payload::Hl7(buf.clone()),
-                original.clone(),
+                original.to_vec(),
                 meta.control_id.clone(),
             )
             .await
         } else {
-            unscripted(&self.routes, &original)
+            unscripted(&self.routes, original)
         };
-        let staged = self.stage_scripted(
-            raw.to_vec(),
-            peer,
-            received_at_ms,
-            meta,
-            &original,
-            scripted,
-        );
+        let staged =
+            self.stage_scripted(raw.to_vec(), peer, received_at_ms, meta, original, scripted);
         if !staged.children.is_empty() {
             // The children are stored after the parent's commit (they name its id), and before
             // the next frame's message.
