@@ -349,6 +349,7 @@ async fn pipeline_source(
         ack_mode: AckMode::Original,
         duplicate_window: Some(Duration::from_secs(3600)),
         duplicate_action: DuplicateAction::Ack,
+        meters: Default::default(),
     });
     let stop = CancellationToken::new();
     let (addr, _task) = ihub::source::mllp::start(

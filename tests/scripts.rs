@@ -245,6 +245,7 @@ fn pipeline(transform: Option<&str>, a: Option<&str>, b_original: bool) -> TestP
         ack_mode: AckMode::Original,
         duplicate_window: None,
         duplicate_action: DuplicateAction::Ack,
+        meters: Default::default(),
     });
     TestPipeline {
         pipeline,
@@ -670,6 +671,7 @@ fn mapping_pipeline(text: &str) -> TestPipeline {
         ack_mode: AckMode::Original,
         duplicate_window: None,
         duplicate_action: DuplicateAction::Ack,
+        meters: Default::default(),
     });
     TestPipeline {
         pipeline,

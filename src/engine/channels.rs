@@ -186,6 +186,7 @@ pub async fn start(spec: ChannelSpec, store: &Store) -> anyhow::Result<RunningCh
         },
         duplicate_window: spec.duplicates.window,
         duplicate_action: spec.duplicates.action,
+        meters: Default::default(),
     });
     let started = start_source(&spec.source, pipeline.clone(), stop.clone()).await;
     let (bound, source_task) = match started {

@@ -14,8 +14,8 @@ use super::record::{PayloadSource, payload_sources};
 /// Bytes before the body: length and checksum.
 const FRAME_HEADER: usize = 8;
 
-/// The JSON part of a record: everything but the bulk bytes.
-#[derive(Serialize, Deserialize)]
+/// The JSON part of a record: everything but the bulk bytes, as read back.
+#[derive(Deserialize)]
 struct Header {
     channel: String,
     peer: String,
@@ -26,6 +26,21 @@ struct Header {
     error: Option<String>,
     transformed: bool,
     destinations: Vec<(String, PayloadSource)>,
+}
+
+/// [`Header`] as written: borrowed from the message, so journaling one clones nothing (the
+/// writer thread is on every acknowledgement's path).
+#[derive(Serialize)]
+struct HeaderRef<'a> {
+    channel: &'a str,
+    peer: &'a str,
+    received_at_ms: u64,
+    meta: &'a MessageMeta,
+    status: MessageStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+    transformed: bool,
+    destinations: Vec<(&'a str, PayloadSource)>,
 }
 
 /// One accept read back from the journal.
@@ -54,27 +69,34 @@ pub(crate) fn encode_accept(
     msg: &NewMessage,
 ) -> Result<Vec<PayloadSource>, StoreError> {
     let sources = payload_sources(msg);
-    let header = Header {
-        channel: msg.channel.clone(),
-        peer: msg.peer.clone(),
+    let header = HeaderRef {
+        channel: &msg.channel,
+        peer: &msg.peer,
         received_at_ms: msg.received_at_ms,
-        meta: msg.meta.clone(),
+        meta: &msg.meta,
         status: msg.status,
-        error: msg.error.clone(),
+        error: msg.error.as_deref(),
         transformed: msg.transformed.is_some(),
         destinations: msg
             .deliveries
             .iter()
             .zip(&sources)
-            .map(|(d, s)| (d.destination.clone(), *s))
+            .map(|(d, s)| (d.destination.as_str(), *s))
             .collect(),
     };
-    let json = serde_json::to_vec(&header).map_err(|e| StoreError::corrupt("journal record", e))?;
     let start = out.len();
     out.extend_from_slice(&[0; FRAME_HEADER]);
     out.extend_from_slice(&id.to_be_bytes());
     out.extend_from_slice(&now_ms.to_be_bytes());
-    put_blob(out, &json)?;
+    // The header's JSON goes straight into `out`, its length patched in after.
+    let json_at = out.len();
+    out.extend_from_slice(&[0; 4]);
+    serde_json::to_writer(&mut *out, &header)
+        .map_err(|e| StoreError::corrupt("journal record", e))?;
+    let json_len = u32::try_from(out.len() - json_at - 4).map_err(|_| too_big())?;
+    if let Some(slot) = out.get_mut(json_at..json_at + 4) {
+        slot.copy_from_slice(&json_len.to_be_bytes());
+    }
     put_blob(out, &msg.raw)?;
     if let Some(transformed) = &msg.transformed {
         put_blob(out, transformed)?;

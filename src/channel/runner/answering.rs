@@ -151,7 +151,7 @@ impl Pipeline {
     }
 
     pub(super) fn count_ack(&self, code: AckCode) {
-        metrics::counter!(crate::metrics::ACKS_SENT, "channel" => self.channel.clone(), "code" => code.as_str()).increment(1);
+        self.meters.ack(&self.channel, code).increment(1);
     }
 }
 

@@ -17,11 +17,14 @@
 //!   messages that go to no destination.
 //! - `answering`: the ACK or NAK for each outcome, and the acknowledgment codes.
 //! - `duplicates`: the duplicate control-id check.
+//! - `meters`: the handles of the metrics every message touches.
 
 mod answering;
 mod duplicates;
+mod meters;
 mod pipeline;
 mod storing;
 
 pub use super::stage::{ChannelMapping, TransformStage};
+pub use meters::IntakeMeters;
 pub use pipeline::{Answering, Disposition, Pipeline, Route, now_ms};

@@ -51,6 +51,8 @@ pub struct Pipeline {
     pub duplicate_window: Option<Duration>,
     /// What to do with a duplicate.
     pub duplicate_action: DuplicateAction,
+    /// The per-message counters (`Default::default()`).
+    pub meters: super::IntakeMeters,
 }
 
 /// What the source should answer.
@@ -97,7 +99,7 @@ impl Pipeline {
     /// here (the answer is then ready).
     pub async fn submit(self: &Arc<Self>, raw: Bytes, peer: &str) -> Answering {
         let received_at_ms = now_ms();
-        metrics::counter!(crate::metrics::RECEIVED, "channel" => self.channel.clone()).increment(1);
+        self.meters.received(&self.channel).increment(1);
         let message = match Message::parse(&raw) {
             Ok(message) => message,
             Err(error) => {
@@ -167,7 +169,7 @@ impl Pipeline {
     /// `msg`, a map; without scripts it is stored and queued byte for byte as received.
     pub async fn receive_json(self: &Arc<Self>, body: Vec<u8>, peer: &str) -> Disposition {
         let received_at_ms = now_ms();
-        metrics::counter!(crate::metrics::RECEIVED, "channel" => self.channel.clone()).increment(1);
+        self.meters.received(&self.channel).increment(1);
         let meta = MessageMeta {
             message_type: "JSON".into(),
             trigger: String::new(),

@@ -62,6 +62,7 @@ pub fn pipeline(spec: &ChannelSpec, scripts: &Scripts, store: &Store) -> Arc<Pip
         },
         duplicate_window: spec.duplicates.window,
         duplicate_action: spec.duplicates.action,
+        meters: Default::default(),
     })
 }
 
