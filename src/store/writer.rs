@@ -68,6 +68,10 @@ const APPLY_BACKLOG_GROUPS: usize = 1024;
 /// The byte side of that cap (about 700 messages of 6 KB).
 const APPLY_BACKLOG_BYTES: u64 = 4 * 1024 * 1024;
 
+/// A group buffer up to this size is kept for the next group; a larger one (a burst of big
+/// messages) is freed.
+const KEEP_GROUP_BUFFER: usize = 4 * 1024 * 1024;
+
 /// Bytes a journal record takes beyond its message's bulk bytes (framing, ids, the JSON
 /// header), as a guess for sizing a group's buffer.
 const RECORD_HEADER_GUESS: usize = 512;
@@ -102,6 +106,8 @@ pub(crate) struct Writer {
     syncer: Option<BackgroundSync>,
     /// The applier's thread, unparked when it is handed work that somebody waits for.
     applier_thread: Option<std::thread::Thread>,
+    /// The journal bytes of a group, kept between groups (see [`KEEP_GROUP_BUFFER`]).
+    records: Vec<u8>,
 }
 
 /// A group's accepts after the journal, waiting for their answer.
@@ -133,6 +139,7 @@ impl Writer {
             applier: Some(applier),
             syncer: None,
             applier_thread: None,
+            records: Vec::new(),
         }
     }
 
@@ -320,12 +327,13 @@ impl Writer {
         let journaling = self.journal.is_some();
         // Where this group's records will go.
         let start = self.journal.as_ref().map(Journal::position);
-        // Sized for the whole group up front: growing it copied every record again.
-        let mut records = if journaling {
-            Vec::with_capacity(group.iter().map(|r| r.weight() + RECORD_HEADER_GUESS).sum())
-        } else {
-            Vec::new()
-        };
+        // The last group's buffer, sized for this whole group up front: growing it copied
+        // every record again, and a fresh one per group was a large allocation each time.
+        let mut records = std::mem::take(&mut self.records);
+        records.clear();
+        if journaling {
+            records.reserve(group.iter().map(|r| r.weight() + RECORD_HEADER_GUESS).sum());
+        }
         let mut work = Vec::with_capacity(group.len());
         let mut accepted = Vec::new();
         let mut flushes = Vec::new();
@@ -407,8 +415,11 @@ impl Writer {
             }
         }
 
-        if journaling && let Err(error) = self.journal_group(&records, sync || !flushes.is_empty())
-        {
+        let journaled = self.journal_group(&records, sync || !flushes.is_empty());
+        if records.capacity() <= KEEP_GROUP_BUFFER {
+            self.records = records;
+        }
+        if journaling && let Err(error) = journaled {
             tracing::error!(%error, messages = accepted.len(), "Store journal write failed.");
             for failed in accepted.drain(..) {
                 let _ = failed.reply.send(Err(error.clone()));
