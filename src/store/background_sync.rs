@@ -52,15 +52,18 @@ impl BackgroundSync {
                             continue;
                         }
                         match job.file.sync_data() {
-                            Ok(()) if job.closed => page_cache::drop_closed(&job.file),
                             Ok(()) => {
-                                page_cache::drop_synced(&job.file, job.len);
+                                if job.closed {
+                                    page_cache::drop_closed(&job.file);
+                                } else {
+                                    page_cache::drop_synced(&job.file, job.len);
+                                }
                                 if let Some(progress) = &job.progress {
                                     progress.fetch_max(job.len, Ordering::SeqCst);
                                 }
                             }
                             Err(error) => {
-                                tracing::error!(%error, "A background store sync failed; the next foreground sync retries it.")
+                                tracing::error!(%error, "A background store sync failed; the next foreground sync or checkpoint retries it.")
                             }
                         }
                     }
@@ -130,5 +133,23 @@ mod tests {
         syncer.sync(file.try_clone().unwrap(), 5, Some(Arc::clone(&progress)));
         drop(syncer); // waits for the queued sync
         assert_eq!(progress.load(Ordering::SeqCst), 5);
+    }
+
+    #[test]
+    fn a_closed_journal_segment_is_synced_after_the_writer_moved_on() {
+        use crate::store::journal::Journal;
+        let dir = tempfile::tempdir().unwrap();
+        let mut journal = Journal::start(dir.path(), 0).unwrap();
+        journal.append(b"not synced yet").unwrap();
+        let closed = journal.rotate().unwrap();
+        let progress = Arc::clone(&closed.synced);
+        assert_eq!(progress.load(Ordering::SeqCst), 0);
+        // The writer goes on in the new segment meanwhile.
+        journal.append(b"next").unwrap();
+        let syncer = BackgroundSync::start("test-sync").unwrap();
+        syncer.finish(closed);
+        drop(syncer);
+        assert_eq!(progress.load(Ordering::SeqCst), 14);
+        assert!(journal.unsynced(), "the new segment is not synced by it");
     }
 }
