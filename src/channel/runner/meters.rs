@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 
 use metrics::Counter;
 
+use super::Route;
 use crate::hl7::AckCode;
 
 /// The per-message counters of one channel.
@@ -17,6 +18,8 @@ pub struct IntakeMeters {
     received: OnceLock<Counter>,
     /// By [`AckCode`], in declaration order.
     acks: [OnceLock<Counter>; 6],
+    /// Per route, in the channel's destination order.
+    enqueued: OnceLock<Vec<Counter>>,
 }
 
 impl IntakeMeters {
@@ -25,6 +28,18 @@ impl IntakeMeters {
         self.received.get_or_init(
             || metrics::counter!(crate::metrics::RECEIVED, "channel" => channel.to_owned()),
         )
+    }
+
+    /// Messages queued for each of `routes` (a pipeline's routes never change).
+    pub(super) fn enqueued(&self, channel: &str, routes: &[Route]) -> &[Counter] {
+        self.enqueued.get_or_init(|| {
+            routes
+                .iter()
+                .map(|route| {
+                    metrics::counter!(crate::metrics::ENQUEUED, "channel" => channel.to_owned(), "destination" => route.name.clone())
+                })
+                .collect()
+        })
     }
 
     /// Acknowledgments with `code` sent on `channel`.

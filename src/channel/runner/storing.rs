@@ -211,8 +211,11 @@ impl Pipeline {
 
     /// Counts what was queued for the named destinations (the store wakes their workers).
     fn count_enqueued(&self, names: &[String]) {
-        for route in self.routes.iter().filter(|r| names.contains(&r.name)) {
-            metrics::counter!(crate::metrics::ENQUEUED, "channel" => self.channel.clone(), "destination" => route.name.clone()).increment(1);
+        let counters = self.meters.enqueued(&self.channel, &self.routes);
+        for (route, counter) in self.routes.iter().zip(counters) {
+            if names.contains(&route.name) {
+                counter.increment(1);
+            }
         }
     }
 
