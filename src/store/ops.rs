@@ -372,8 +372,6 @@ pub(crate) fn record_attempt(
     let seq = dest.queue_seq.ok_or_else(not_queued)?;
     let queue_key = keys::queue(channel, destination, seq)?;
     let entry_bytes = tx.get(Table::Queue, &queue_key)?.ok_or_else(not_queued)?;
-    let mut entry: QueueEntry =
-        record::from_json(|| format!("queue entry of message {id}"), &entry_bytes)?;
 
     tx.put(
         Table::Attempts,
@@ -383,6 +381,9 @@ pub(crate) fn record_attempt(
     dest.attempts = dest.attempts.saturating_add(1);
     match next {
         NextStep::RetryAt(not_before_ms) => {
+            // Only a retry keeps the entry, so only a retry needs it decoded.
+            let mut entry: QueueEntry =
+                record::from_json(|| format!("queue entry of message {id}"), &entry_bytes)?;
             entry.attempts = entry.attempts.saturating_add(1);
             entry.not_before_ms = not_before_ms;
             dest.not_before_ms = Some(not_before_ms);
