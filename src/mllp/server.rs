@@ -208,11 +208,15 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     H: FrameHandler,
 {
-    // Wake up at least this often to check the two timeouts against the clock.
+    // Wake up at least this often to check the two timeouts against the clock. One timer for
+    // the connection's life, not one per frame read (registering and cancelling a timer took
+    // the runtime's timer lock twice per message).
     let tick = settings
         .read_timeout
         .min(settings.idle_timeout)
         .max(Duration::from_millis(10));
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + tick, tick);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_activity = Instant::now();
     let mut partial_since: Option<Instant> = None;
     loop {
@@ -226,13 +230,16 @@ where
                 last_activity = Instant::now();
                 continue;
             }
-            next = tokio::time::timeout(tick, framed.next()), if waiting.len() < MAX_IN_FLIGHT => next,
+            next = framed.next(), if waiting.len() < MAX_IN_FLIGHT => Some(next),
+            // Not while too many replies are pending: the sender is waiting for them then,
+            // and the frames it already sent wait unread on purpose.
+            _ = ticker.tick(), if waiting.len() < MAX_IN_FLIGHT => None,
         };
         let frame = match next {
-            Ok(Some(Ok(frame))) => frame,
-            Ok(None) => return None,
-            Ok(Some(Err(error))) => return Some(error.to_string()),
-            Err(_) => {
+            Some(Some(Ok(frame))) => frame,
+            Some(None) => return None,
+            Some(Some(Err(error))) => return Some(error.to_string()),
+            None => {
                 let now = Instant::now();
                 if framed.read_buffer().is_empty() {
                     partial_since = None;
