@@ -19,14 +19,16 @@ use std::thread::JoinHandle;
 use super::journal::Closed;
 use super::page_cache;
 
-/// One file to sync: when `progress` is given, the bytes up to `len` are then durable.
-struct Job {
-    file: File,
-    len: u64,
-    progress: Option<Arc<AtomicU64>>,
-    /// The writer has moved on from this journal segment: drop all of it from the page cache
-    /// once it is durable.
-    closed: bool,
+/// What the helper thread is asked to do.
+enum Job {
+    /// Sync `file`; when `progress` is given, the bytes up to `len` are then durable.
+    Sync {
+        file: File,
+        len: u64,
+        progress: Option<Arc<AtomicU64>>,
+    },
+    /// Finish a journal segment the writer has moved on from ([`Closed::finish`]).
+    Closed(Closed),
 }
 
 /// The helper thread. Dropping it finishes the queued syncs and joins it.
@@ -44,26 +46,32 @@ impl BackgroundSync {
                 .name(name.into())
                 .spawn(move || {
                     while let Ok(job) = queue.recv() {
-                        let done = job.progress.as_ref().map(|p| p.load(Ordering::SeqCst));
-                        if done.is_some_and(|done| done >= job.len) {
-                            if job.closed {
-                                page_cache::drop_closed(&job.file);
+                        let (file, len, progress) = match job {
+                            Job::Sync {
+                                file,
+                                len,
+                                progress,
+                            } => (file, len, progress),
+                            Job::Closed(closed) => {
+                                if let Err(error) = closed.finish() {
+                                    tracing::error!(%error, "A background sync of a closed store journal segment failed; the next checkpoint syncs it again.");
+                                }
+                                continue;
                             }
+                        };
+                        let done = progress.as_ref().map(|p| p.load(Ordering::SeqCst));
+                        if done.is_some_and(|done| done >= len) {
                             continue;
                         }
-                        match job.file.sync_data() {
+                        match file.sync_data() {
                             Ok(()) => {
-                                if job.closed {
-                                    page_cache::drop_closed(&job.file);
-                                } else {
-                                    page_cache::drop_synced(&job.file, job.len);
-                                }
-                                if let Some(progress) = &job.progress {
-                                    progress.fetch_max(job.len, Ordering::SeqCst);
+                                page_cache::drop_synced(&file, len);
+                                if let Some(progress) = &progress {
+                                    progress.fetch_max(len, Ordering::SeqCst);
                                 }
                             }
                             Err(error) => {
-                                tracing::error!(%error, "A background store sync failed; the next foreground sync or checkpoint retries it.")
+                                tracing::error!(%error, "A background store sync failed; the next foreground sync retries it.")
                             }
                         }
                     }
@@ -78,11 +86,10 @@ impl BackgroundSync {
     /// Queues a sync of `file`; when `progress` is given, it records that the first `len`
     /// bytes are durable once the sync succeeded.
     pub(crate) fn sync(&self, file: File, len: u64, progress: Option<Arc<AtomicU64>>) {
-        self.queue(Job {
+        self.queue(Job::Sync {
             file,
             len,
             progress,
-            closed: false,
         });
     }
 
@@ -90,12 +97,7 @@ impl BackgroundSync {
     /// ([`Journal::rotate`](super::journal::Journal::rotate)); a failure is logged, and the
     /// next durable database commit syncs the segment again before it refers to it.
     pub(crate) fn finish(&self, closed: Closed) {
-        self.queue(Job {
-            file: closed.file,
-            len: closed.len,
-            progress: Some(closed.synced),
-            closed: true,
-        });
+        self.queue(Job::Closed(closed));
     }
 
     fn queue(&self, job: Job) {

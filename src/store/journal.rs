@@ -244,10 +244,9 @@ impl Journal {
 /// A segment the writer has moved on from, whose tail may not be durable yet.
 pub(crate) struct Closed {
     path: PathBuf,
-    /// A handle on its file.
-    pub(crate) file: File,
+    file: File,
     /// Bytes of records in it.
-    pub(crate) len: u64,
+    len: u64,
     /// How many of them are known to be durable.
     pub(crate) synced: Arc<AtomicU64>,
 }

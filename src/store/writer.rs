@@ -65,7 +65,9 @@ const SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
 /// memory a burst can take. The group cap is generous because at low rates a group is one
 /// message and the applier takes them only every [`COALESCE`](super::applier::COALESCE).
 const APPLY_BACKLOG_GROUPS: usize = 1024;
-/// The byte side of that cap (about 700 messages of 6 KB).
+/// The byte side of that cap: a journaled accept counts 512 bytes (its bytes are in the
+/// journal, see [`Work::weight`]), so about 8,000 of them; an accept without a journal counts
+/// its message bytes too.
 const APPLY_BACKLOG_BYTES: u64 = 4 * 1024 * 1024;
 
 /// A group buffer up to this size is kept for the next group; a larger one (a burst of big
