@@ -37,6 +37,7 @@ use super::kv::{Batch, Kv, Table};
 use super::model::MessageId;
 use super::ops::{self, Counters, Tx};
 use super::progress::Progress;
+use super::recent_control_ids::{self, RecentControlIds};
 use super::segment_gc;
 use super::work::{Bookkeeping, Reply, Work};
 
@@ -97,6 +98,8 @@ pub(crate) struct Applier {
     referenced: BTreeSet<u64>,
     /// A journaled message could not be applied: keep the journal, so the next open retries.
     keep_journal: bool,
+    /// Control-id index entries of journaled accepts, written at the next checkpoint.
+    pub(crate) recent_control_ids: Arc<RecentControlIds>,
 }
 
 /// What one commit asks for beyond its changes.
@@ -135,6 +138,7 @@ impl Applier {
             dirty: false,
             referenced: BTreeSet::new(),
             keep_journal: false,
+            recent_control_ids: Arc::default(),
         }
     }
 
@@ -229,14 +233,7 @@ impl Applier {
         // the same commit: it starts a commit of its own.
         let mut chunk = Vec::with_capacity(work.len());
         for item in work {
-            let prune = matches!(
-                item,
-                Work::Bookkeeping {
-                    item: Bookkeeping::Prune { .. },
-                    ..
-                }
-            );
-            if prune && !chunk.is_empty() {
+            if is_prune(&item) && !chunk.is_empty() {
                 self.commit(std::mem::take(&mut chunk));
             }
             chunk.push(item);
@@ -253,9 +250,17 @@ impl Applier {
             tracing::error!(%error, "Cannot read the store to apply its writes.");
         }
         let mut batch = Batch::default();
+        // A prune deletes index entries, so the deferred ones must be in the table first; and
+        // a store that cannot checkpoint must not defer without bound.
+        let flush_recent = work.iter().any(is_prune)
+            || self.recent_control_ids.len() >= recent_control_ids::FLUSH_ENTRIES;
+        if flush_recent {
+            add_control_ids(&mut batch, self.recent_control_ids.snapshot());
+        }
         let mut counters = self.counters;
         let mut done = Vec::with_capacity(work.len());
         let mut needs = Needs::default();
+        let mut deferred = Vec::new();
         for item in work {
             let snapshot = match &snapshot {
                 Ok(snapshot) => snapshot.as_ref(),
@@ -264,13 +269,14 @@ impl Applier {
                     continue;
                 }
             };
-            let mut tx = Tx::new(snapshot, &batch);
+            let mut tx = Tx::deferring_control_ids(snapshot, &batch);
             let mut next = counters;
             // A failed request changed nothing (its caller was told); neither did work that
             // was only noted in `needs`.
             if let Some(Ok(success)) = self.stage(&mut tx, &mut next, item, &mut needs) {
-                let staged: BTreeMap<_, _> = tx.into_staged();
+                let (staged, control_ids): (BTreeMap<_, _>, _) = tx.into_parts();
                 batch.changes.extend(staged);
+                deferred.extend(control_ids);
                 counters = next;
                 if let Some(success) = success {
                     done.push(success);
@@ -315,6 +321,13 @@ impl Applier {
                 self.keep_journal = true;
             }
         }
+        if result.is_ok() {
+            if flush_recent {
+                self.recent_control_ids.written();
+            }
+            // Before the in-flight guards go: a duplicate check must find these somewhere.
+            self.recent_control_ids.extend(deferred);
+        }
         for success in done {
             success.send(result.clone());
         }
@@ -347,7 +360,14 @@ impl Applier {
                     (Table::Meta, keys::META_JOURNAL_APPLIED.to_vec()),
                     Some(upto.encode()),
                 );
-                self.commit_durably(batch)
+                // Replay at open starts at `upto`, so every deferred index entry of the
+                // accepts before it goes into this commit.
+                add_control_ids(&mut batch, self.recent_control_ids.snapshot());
+                let committed = self.commit_durably(batch);
+                if committed.is_ok() {
+                    self.recent_control_ids.written();
+                }
+                committed
             }
             None if self.dirty || self.durable_by.is_some() => self.sync_db(),
             None => Ok(()),
@@ -496,6 +516,26 @@ impl Applier {
                 Some(Err(()))
             }
         }
+    }
+}
+
+fn is_prune(work: &Work) -> bool {
+    matches!(
+        work,
+        Work::Bookkeeping {
+            item: Bookkeeping::Prune { .. },
+            ..
+        }
+    )
+}
+
+/// Stages deferred control-id index entries into `batch`.
+fn add_control_ids(batch: &mut Batch, entries: Vec<recent_control_ids::ControlIdEntry>) {
+    for (key, received_at_ms) in entries {
+        batch.changes.insert(
+            (Table::ByControl, key),
+            Some(received_at_ms.to_be_bytes().to_vec()),
+        );
     }
 }
 

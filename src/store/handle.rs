@@ -17,12 +17,13 @@ use super::error::StoreError;
 use super::in_flight::InFlight;
 use super::journal::{self, Journal};
 use super::keys;
-use super::kv::{Batch, Kv, Table};
+use super::kv::{Batch, Kv, Snapshot, Table};
 use super::model::{
     Attempt, Backend, DiskUsage, Durability, MessageId, NewMessage, NextStep, PrunePolicy,
 };
 use super::ops::{self, Counters, Tx};
 use super::progress::Progress;
+use super::recent_control_ids::RecentControlIds;
 use super::record;
 use super::redb_kv::RedbKv;
 use super::work::{Bookkeeping, Request};
@@ -59,6 +60,8 @@ pub(super) struct Inner {
     /// How far the database has caught up with what the writer answered (for reads).
     pub(super) progress: Arc<Progress>,
     in_flight: Arc<InFlight>,
+    /// Control-id index entries not in the database yet (readers ask it first).
+    pub(super) recent_control_ids: Arc<RecentControlIds>,
     backend: Backend,
     pub(super) dir: PathBuf,
     /// Serialises conflict writes (id allocation and resolve-once), which bypass the writer.
@@ -107,6 +110,7 @@ impl Store {
         let journal = Journal::start(dir, recovered.last_segment.max(applied.segment))?;
         let commits = Arc::new(AtomicU64::new(0));
         let progress = Arc::new(Progress::default());
+        let recent_control_ids = Arc::new(RecentControlIds::default());
         let (sender, receiver) = mpsc::channel();
         let writer = Writer::new(
             Arc::clone(&kv),
@@ -116,7 +120,8 @@ impl Store {
             Some(journal),
             Arc::clone(&progress),
         )
-        .with_journal_dir(dir.to_path_buf());
+        .with_journal_dir(dir.to_path_buf())
+        .with_recent_control_ids(Arc::clone(&recent_control_ids));
         let handle = std::thread::Builder::new()
             .name("ihub-store-writer".into())
             .spawn(move || writer.run())
@@ -133,6 +138,7 @@ impl Store {
                 commits,
                 progress,
                 in_flight: Arc::default(),
+                recent_control_ids,
                 backend,
                 dir: dir.to_path_buf(),
                 conflict_lock: std::sync::Mutex::new(()),
@@ -205,21 +211,28 @@ impl Store {
     /// [`Accepting`] resolves when it is durable, as `accept` does. A connection that pipelines
     /// submits its frames in order and waits for several commits at once.
     pub fn submit(&self, msg: NewMessage, durability: Durability) -> Accepting {
-        self.submit_waking(msg, durability, Vec::new())
+        self.submit_waking(msg, durability, Vec::new(), true)
     }
 
     /// [`Store::submit`], and `wake` is notified once the message is in its queues (which is a
     /// moment after it is durable: a delivery worker woken by the answer could miss it).
+    /// `in_flight`: whether [`Store::in_flight`] should see its control id until it is in the
+    /// database; only a channel that detects duplicates asks, so the others skip the
+    /// bookkeeping.
     pub fn submit_waking(
         &self,
         msg: NewMessage,
         durability: Durability,
         wake: Vec<Arc<Notify>>,
+        in_flight: bool,
     ) -> Accepting {
-        let in_flight = self
-            .inner
-            .in_flight
-            .enter(&msg.channel, &msg.meta.control_id);
+        let in_flight = if in_flight {
+            self.inner
+                .in_flight
+                .enter(&msg.channel, &msg.meta.control_id)
+        } else {
+            None
+        };
         let (reply, answer) = oneshot::channel();
         let sent = match self.inner.sender.as_ref() {
             Some(sender) => sender
@@ -407,6 +420,9 @@ fn replay_journal(
     let mut segments = std::collections::BTreeSet::new();
     for (segment, entry) in entries {
         if entry.id < counters.next_id {
+            // In the database already (a durable commit after the last checkpoint took it),
+            // but its control-id index entry waited for the checkpoint the crash prevented.
+            restore_control_id(snapshot.as_ref(), &mut batch, entry.id, &entry.msg)?;
             continue;
         }
         let mut next = *counters;
@@ -439,14 +455,40 @@ fn replay_journal(
         }
     }
     drop(snapshot);
+    if batch.is_empty() {
+        return Ok(());
+    }
+    bodies::sync_segments(dir, segments)?;
+    kv.apply(batch, true)?;
     if replayed > 0 {
-        bodies::sync_segments(dir, segments)?;
-        kv.apply(batch, true)?;
         tracing::info!(
             messages = replayed,
             "Store recovered messages from its journal."
         );
     }
+    Ok(())
+}
+
+/// Puts back the control-id index entry of message `id`, journaled as `msg`, unless it was
+/// pruned since.
+fn restore_control_id(
+    snapshot: &dyn Snapshot,
+    batch: &mut Batch,
+    id: MessageId,
+    msg: &NewMessage,
+) -> Result<(), StoreError> {
+    if msg.meta.control_id.is_empty()
+        || snapshot.get(Table::Messages, &keys::message(id))?.is_none()
+    {
+        return Ok(());
+    }
+    batch.changes.insert(
+        (
+            Table::ByControl,
+            keys::by_control(&msg.channel, &msg.meta.control_id, id)?,
+        ),
+        Some(msg.received_at_ms.to_be_bytes().to_vec()),
+    );
     Ok(())
 }
 

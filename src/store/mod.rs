@@ -77,6 +77,7 @@ mod ops;
 mod page_cache;
 mod progress;
 mod query;
+mod recent_control_ids;
 mod record;
 mod redb_kv;
 mod segment_gc;

@@ -20,6 +20,7 @@ use super::kv::{Batch, Change, KeyRange, Snapshot, Table};
 use super::model::{
     Attempt, DeliveryStatus, MessageId, MessageStatus, NewMessage, NextStep, PrunePolicy,
 };
+use super::recent_control_ids::ControlIdEntry;
 use super::record::{self, DestRecord, MessageRecord, PayloadSource, QueueEntry};
 
 #[path = "rehome.rs"]
@@ -50,8 +51,14 @@ impl Counters {
 pub(crate) struct Tx<'a> {
     snapshot: &'a dyn Snapshot,
     batch: &'a Batch,
-    staged: BTreeMap<(Table, Vec<u8>), Change>,
+    staged: Staged,
+    /// `Some` when journaled accepts leave their control-id index entry to the caller
+    /// (the applier's [`RecentControlIds`](super::recent_control_ids::RecentControlIds)).
+    deferred_control: Option<Vec<ControlIdEntry>>,
 }
+
+/// A request's changes, by table and key.
+pub(crate) type Staged = BTreeMap<(Table, Vec<u8>), Change>;
 
 impl<'a> Tx<'a> {
     pub(crate) fn new(snapshot: &'a dyn Snapshot, batch: &'a Batch) -> Self {
@@ -59,12 +66,36 @@ impl<'a> Tx<'a> {
             snapshot,
             batch,
             staged: BTreeMap::new(),
+            deferred_control: None,
+        }
+    }
+
+    /// A `Tx` whose journaled accepts defer their control-id index entry (see
+    /// [`Tx::into_parts`]).
+    pub(crate) fn deferring_control_ids(snapshot: &'a dyn Snapshot, batch: &'a Batch) -> Self {
+        Tx {
+            deferred_control: Some(Vec::new()),
+            ..Tx::new(snapshot, batch)
         }
     }
 
     /// The changes this request made, for merging into the group's batch.
-    pub(crate) fn into_staged(self) -> BTreeMap<(Table, Vec<u8>), Change> {
+    pub(crate) fn into_staged(self) -> Staged {
         self.staged
+    }
+
+    /// The changes this request made, and the control-id index entries it deferred.
+    pub(crate) fn into_parts(self) -> (Staged, Vec<ControlIdEntry>) {
+        (self.staged, self.deferred_control.unwrap_or_default())
+    }
+
+    /// Indexes message `id` under its control id: deferred for a journaled accept when this
+    /// `Tx` defers, else staged.
+    fn index_control_id(&mut self, key: Vec<u8>, received_at_ms: u64, journaled: bool) {
+        match self.deferred_control.as_mut() {
+            Some(deferred) if journaled => deferred.push((key, received_at_ms)),
+            _ => self.put(Table::ByControl, key, received_at_ms.to_be_bytes().to_vec()),
+        }
     }
 
     fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
@@ -299,10 +330,10 @@ pub(crate) fn accept(
         Vec::new(),
     );
     if !record.meta.control_id.is_empty() {
-        tx.put(
-            Table::ByControl,
+        tx.index_control_id(
             keys::by_control(&channel, &record.meta.control_id, id)?,
-            record.received_at_ms.to_be_bytes().to_vec(),
+            record.received_at_ms,
+            body.is_some(),
         );
     }
     tx.add_count(keys::count_status(&channel, status)?, 1)?;

@@ -22,6 +22,7 @@ use super::model::{
     ChannelCounts, Delivery, DueDeliveries, MessageFilter, MessageId, MessageStatus,
     MessageSummary, QueueStats, StoredDelivery, StoredMessage,
 };
+use super::recent_control_ids::{self, Visit};
 use super::record::{self, MessageRecord, PayloadSource, QueueEntry};
 
 fn read_record(
@@ -230,6 +231,13 @@ impl Store {
         if limit == 0 {
             return Ok(out);
         }
+        // Read before the snapshot (see `recent_control_ids.rs`).
+        let recent = match (&filter.channel, &filter.control_id) {
+            (Some(channel), Some(control_id)) => {
+                self.inner.recent_control_ids.find(channel, control_id)?
+            }
+            _ => Vec::new(),
+        };
         let snapshot = self.inner.kv.snapshot()?;
         let snapshot = snapshot.as_ref();
 
@@ -258,28 +266,7 @@ impl Store {
         };
 
         // Index entries end with the message id; the record decides the other filters.
-        let (table, prefix) = if let Some(control_id) = &filter.control_id {
-            (
-                Table::ByControl,
-                keys::by_control_prefix(channel, control_id)?,
-            )
-        } else if let Some(status) = filter.status {
-            (Table::ByStatus, keys::by_status_prefix(channel, status)?)
-        } else {
-            (Table::ByTime, keys::by_time_prefix(channel)?)
-        };
-        let by_time = table == Table::ByTime;
-        snapshot.scan(table, &KeyRange::prefix(&prefix), true, &mut |key, _| {
-            if by_time
-                && let (Some(since), Some((at_ms, _))) = (filter.since_ms, keys::tail_time_id(key))
-                && at_ms < since
-            {
-                // The time index is in time order: everything after this is older.
-                return Ok(ControlFlow::Break(()));
-            }
-            let Some(id) = keys::tail_u64(key) else {
-                return Ok(ControlFlow::Continue(()));
-            };
+        let mut visit = |id: MessageId| -> Result<ControlFlow<()>, StoreError> {
             if let Some(record) = read_record(snapshot, id)?
                 && matches(&record, filter)
             {
@@ -290,6 +277,40 @@ impl Store {
             } else {
                 ControlFlow::Continue(())
             })
+        };
+        if let Some(control_id) = &filter.control_id {
+            let prefix = keys::by_control_prefix(channel, control_id)?;
+            let scan = |by_id: &mut Visit<'_>| {
+                snapshot.scan(
+                    Table::ByControl,
+                    &KeyRange::prefix(&prefix),
+                    true,
+                    &mut |key, _| match keys::tail_u64(key) {
+                        Some(id) => by_id(id),
+                        None => Ok(ControlFlow::Continue(())),
+                    },
+                )
+            };
+            recent_control_ids::visit_merged(&recent, scan, &mut visit)?;
+            return Ok(out);
+        }
+        let (table, prefix) = match filter.status {
+            Some(status) => (Table::ByStatus, keys::by_status_prefix(channel, status)?),
+            None => (Table::ByTime, keys::by_time_prefix(channel)?),
+        };
+        let by_time = table == Table::ByTime;
+        snapshot.scan(table, &KeyRange::prefix(&prefix), true, &mut |key, _| {
+            if by_time
+                && let (Some(since), Some((at_ms, _))) = (filter.since_ms, keys::tail_time_id(key))
+                && at_ms < since
+            {
+                // The time index is in time order: everything after this is older.
+                return Ok(ControlFlow::Break(()));
+            }
+            match keys::tail_u64(key) {
+                Some(id) => visit(id),
+                None => Ok(ControlFlow::Continue(())),
+            }
         })?;
         Ok(out)
     }
@@ -463,6 +484,11 @@ impl Store {
     ) -> Result<Option<MessageId>, StoreError> {
         if control_id.is_empty() {
             return Ok(None);
+        }
+        // The recent entries first: one leaves that set only once the database has it.
+        let recent = self.inner.recent_control_ids.find(channel, control_id)?;
+        if let Some(&(id, _)) = recent.iter().find(|&&(_, at_ms)| at_ms >= since_ms) {
+            return Ok(Some(id));
         }
         let snapshot = self.inner.kv.snapshot()?;
         let mut found = None;

@@ -44,6 +44,7 @@ use super::kv::Kv;
 use super::model::{Durability, MessageId};
 use super::ops::{self, Counters};
 use super::progress::Progress;
+use super::recent_control_ids::RecentControlIds;
 use super::record;
 use super::work::{Reply, Request, Work};
 
@@ -149,6 +150,14 @@ impl Writer {
     pub(crate) fn with_journal_dir(mut self, dir: std::path::PathBuf) -> Self {
         if let Some(applier) = self.applier.as_mut() {
             applier.journal_dir = Some(dir);
+        }
+        self
+    }
+
+    /// The set the applier keeps deferred control-id index entries in, shared with readers.
+    pub(crate) fn with_recent_control_ids(mut self, recent: Arc<RecentControlIds>) -> Self {
+        if let Some(applier) = self.applier.as_mut() {
+            applier.recent_control_ids = recent;
         }
         self
     }

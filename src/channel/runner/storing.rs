@@ -249,7 +249,9 @@ impl Pipeline {
             transformed,
             deliveries,
         };
-        self.store.submit_waking(message, self.durability, wake)
+        let detects_duplicates = self.duplicate_window.is_some();
+        self.store
+            .submit_waking(message, self.durability, wake, detects_duplicates)
     }
 
     /// Stores a message that goes to no destination (a duplicate, filtered, or failed in a
