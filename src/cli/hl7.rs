@@ -272,7 +272,7 @@ fn ack(
             };
             ack = ack.with_error(error, severity, text.clone().unwrap_or_default());
         }
-        out.extend_from_slice(hl7::build_ack(message, &ack).as_bytes());
+        out.extend_from_slice(&hl7::build_ack_bytes(message, &ack));
     }
     write_hl7(&out)?;
     Ok(ExitCode::SUCCESS)

@@ -39,7 +39,10 @@ mod path;
 mod proptests;
 mod value;
 
-pub use ack::{Ack, AckCode, AckCondition, AckError, ErrorCode, Severity, build_ack, build_nak};
+pub use ack::{
+    Ack, AckCode, AckCondition, AckError, ErrorCode, Severity, build_ack, build_ack_bytes,
+    build_nak,
+};
 pub use batch::{Batch, BatchFile, build_batch, parse_batch, parse_stream};
 pub use buf::MessageBuf;
 pub use charset::Charset;

@@ -95,7 +95,7 @@ impl Pipeline {
         self.count_ack(code);
         let bytes = ack
             .wanted(&original)
-            .then(|| Bytes::from(hl7::build_ack(&original, &ack).into_bytes()));
+            .then(|| Bytes::from(hl7::build_ack_bytes(&original, &ack)));
         Disposition {
             ack: bytes,
             code,
@@ -119,7 +119,7 @@ impl Pipeline {
             Severity::Error,
             "the message could not be stored; send it again",
         );
-        let bytes = original.map(|m| Bytes::from(hl7::build_ack(m, &ack).into_bytes()));
+        let bytes = original.map(|m| Bytes::from(hl7::build_ack_bytes(m, &ack)));
         self.count_ack(code);
         Disposition {
             ack: bytes,

@@ -3,7 +3,7 @@
 
 use super::by_path::build_ack_by_path;
 use super::codes::{AckCode, AckCondition, ErrorCode, Severity};
-use super::concatenated::concatenated_ack;
+use super::concatenated::{concatenated_ack, concatenated_ack_bytes};
 use crate::hl7::buf::MessageBuf;
 use crate::hl7::message::Message;
 
@@ -89,4 +89,18 @@ pub fn build_ack(original: &Message<'_>, ack: &Ack) -> MessageBuf {
         return out;
     }
     build_ack_by_path(original, ack)
+}
+
+/// [`build_ack`] as wire bytes, which is what a receiver sends: the fast path's bytes are
+/// not parsed back into a message only to be written out again (that parse was about a
+/// tenth of the engine's CPU per message under load).
+pub fn build_ack_bytes(original: &Message<'_>, ack: &Ack) -> Vec<u8> {
+    if ack.code.is_accept()
+        && ack.text.is_none()
+        && ack.error.is_none()
+        && let Some(bytes) = concatenated_ack_bytes(original, ack)
+    {
+        return bytes;
+    }
+    build_ack_by_path(original, ack).into_bytes()
 }

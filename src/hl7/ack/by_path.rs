@@ -15,6 +15,8 @@ pub(super) fn build_ack_by_path(original: &Message<'_>, ack: &Ack) -> MessageBuf
     let trigger = original.trigger_event();
     let version = original.version();
     let modern = version_at_least(&version, 2, 4);
+    // The sender's component separator, not always `^`.
+    let c = char::from(original.delimiters().component);
     // Every value below is either copied as written from the original (already valid in its
     // encoding) or built by us without delimiters, so set_raw cannot fail on a line break.
     let fields = [
@@ -26,11 +28,11 @@ pub(super) fn build_ack_by_path(original: &Message<'_>, ack: &Ack) -> MessageBuf
         (
             9,
             if modern {
-                format!("ACK^{trigger}^ACK")
+                format!("ACK{c}{trigger}{c}ACK")
             } else if trigger.is_empty() {
                 "ACK".into()
             } else {
-                format!("ACK^{trigger}")
+                format!("ACK{c}{trigger}")
             },
         ),
         (10, next_control_id()),

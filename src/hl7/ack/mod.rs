@@ -24,6 +24,6 @@ mod header_values;
 #[cfg(test)]
 mod tests;
 
-pub use answer::{Ack, AckError, build_ack};
+pub use answer::{Ack, AckError, build_ack, build_ack_bytes};
 pub use by_path::build_nak;
 pub use codes::{AckCode, AckCondition, ErrorCode, Severity};

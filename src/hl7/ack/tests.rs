@@ -3,7 +3,7 @@
 
 use super::by_path::build_ack_by_path;
 use super::concatenated::concatenated_ack;
-use super::{Ack, AckCode, ErrorCode, Severity, build_ack, build_nak};
+use super::{Ack, AckCode, ErrorCode, Severity, build_ack, build_ack_bytes, build_nak};
 use crate::hl7::buf::MessageBuf;
 use crate::hl7::message::Message;
 
@@ -41,7 +41,24 @@ fn concatenated_ack_equals_the_path_built_one() {
             "for {:?}",
             String::from_utf8_lossy(input)
         );
+        let wire = MessageBuf::parse(&build_ack_bytes(&original, &ack)).expect("parses");
+        assert_eq!(comparable(&wire), comparable(&slow));
     }
+}
+
+#[test]
+fn ack_bytes_with_text_or_an_error_take_the_path_built_one() {
+    let original = Message::parse(ORU).unwrap();
+    let ack = Ack::new(AckCode::AE).with_error(
+        ErrorCode::ApplicationInternalError,
+        Severity::Error,
+        "disk full",
+    );
+    let wire = MessageBuf::parse(&build_ack_bytes(&original, &ack)).unwrap();
+    let m = wire.as_message();
+    assert_eq!(m.get("MSA-1").unwrap().text(), "AE");
+    assert_eq!(m.get("MSA-2").unwrap().text(), "CTRL42");
+    assert_eq!(comparable(&wire), comparable(&build_ack(&original, &ack)));
 }
 
 #[test]
