@@ -35,7 +35,8 @@ fn message(channel: &str, n: u64, received_at_ms: u64, destinations: &[&str]) ->
         peer: format!("10.1.2.3:{}", 40_000 + n),
         received_at_ms,
         raw: format!("MSH|^~\\&|LAB|HOSP|EHR|HOSP|20260101||ORU^R01|CTRL{n}|P|2.5\r\"\x00\u{ff}")
-            .into_bytes(),
+            .into_bytes()
+            .into(),
         meta: MessageMeta {
             message_type: "ORU".into(),
             trigger: "R01".into(),
@@ -49,7 +50,7 @@ fn message(channel: &str, n: u64, received_at_ms: u64, destinations: &[&str]) ->
             .iter()
             .map(|d| NewDelivery {
                 destination: (*d).to_owned(),
-                payload: format!("{d} payload {n}").into_bytes(),
+                payload: format!("{d} payload {n}").into_bytes().into(),
             })
             .collect(),
     }
@@ -149,8 +150,8 @@ async fn payloads_shared_with_raw_and_transformed(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let mut new = message(CHANNEL, 1, 1_000, &["as_received", "as_transformed", "own"]);
     new.deliveries[0].payload = new.raw.clone();
-    new.deliveries[1].payload = new.transformed.clone().unwrap();
-    let expected: Vec<Vec<u8>> = new.deliveries.iter().map(|d| d.payload.clone()).collect();
+    new.deliveries[1].payload = new.transformed.clone().unwrap().into();
+    let expected: Vec<Vec<u8>> = new.deliveries.iter().map(|d| d.payload.to_vec()).collect();
     let check = |store: &Store, id| {
         let stored = store.message(id).unwrap().expect("stored");
         assert_eq!(stored.raw, new.raw);
@@ -800,7 +801,7 @@ async fn prune_reclaims_space(backend: Backend) {
     for n in 0..200 {
         let mut msg = message(CHANNEL, n, n, &[]);
         msg.status = MessageStatus::Filtered;
-        msg.raw = vec![b'x'; 200 * 1024];
+        msg.raw = vec![b'x'; 200 * 1024].into();
         store.accept(msg, Durability::Sync).await.unwrap();
     }
     let keep = store
@@ -1233,7 +1234,7 @@ async fn journal_segments_live_as_long_as_their_messages(backend: Backend) {
     for n in 0..6 {
         let mut msg = message(CHANNEL, n, now - 10 * day + n, &["ehr", "lab"]);
         msg.transformed = Some(format!("TRANSFORMED {n}").into_bytes());
-        msg.deliveries[1].payload = format!("OWN PAYLOAD {n}").into_bytes();
+        msg.deliveries[1].payload = format!("OWN PAYLOAD {n}").into_bytes().into();
         ids.push(store.accept(msg, Durability::Sync).await.unwrap());
     }
     store.flush().await.unwrap();
@@ -1323,7 +1324,9 @@ const CRASH_BACKEND_ENV: &str = "IHUB_STORE_CRASH_BACKEND";
 
 fn crash_message(task: u64, n: u64) -> NewMessage {
     let mut msg = message(CHANNEL, task * 1_000_000 + n, now_ms(), &["ehr"]);
-    msg.raw = format!("MSH|^~\\&|CRASH|T{task}|||||ORU^R01|T{task}N{n}|P|2.5\r").into_bytes();
+    msg.raw = format!("MSH|^~\\&|CRASH|T{task}|||||ORU^R01|T{task}N{n}|P|2.5\r")
+        .into_bytes()
+        .into();
     msg
 }
 
@@ -1516,8 +1519,12 @@ fn measure_accepts() {
                         let mut n = 0u64;
                         while Instant::now() < end {
                             let mut msg = message(CHANNEL, task * 1_000_000 + n, n, &["ehr"]);
-                            msg.raw.resize(2048, b'x');
-                            msg.deliveries[0].payload.resize(2048, b'y');
+                            let mut raw = msg.raw.to_vec();
+                            raw.resize(2048, b'x');
+                            msg.raw = raw.into();
+                            let mut payload = msg.deliveries[0].payload.to_vec();
+                            payload.resize(2048, b'y');
+                            msg.deliveries[0].payload = payload.into();
                             store.accept(msg, Durability::Sync).await.unwrap();
                             n += 1;
                         }
@@ -1689,7 +1696,7 @@ async fn a_batch_of_due_deliveries_stops_at_its_byte_budget() {
     let big = 5 * 1024 * 1024;
     for n in 1..=3 {
         let mut new = message(CHANNEL, n, 1_000, &["archive"]);
-        new.deliveries[0].payload = vec![b'x'; big];
+        new.deliveries[0].payload = vec![b'x'; big].into();
         store.accept(new, Durability::Sync).await.unwrap();
     }
     let ready = store

@@ -15,6 +15,7 @@
 //! - Any script or mapping error fails the whole message: nothing is queued, nothing emitted
 //!   is kept.
 
+use bytes::Bytes;
 use std::cell::OnceCell;
 
 use super::runner::Route;
@@ -159,10 +160,11 @@ fn route(
         let base = if r.send_original { original } else { message };
         let Some(transform) = &r.transform else {
             let bytes = if r.send_original {
-                original_bytes
-                    .get_or_init(|| received.map_or_else(|| original.to_bytes(), <[u8]>::to_vec))
+                original_bytes.get_or_init(|| {
+                    received.map_or_else(|| original.to_bytes().into(), Bytes::copy_from_slice)
+                })
             } else {
-                message_bytes.get_or_init(|| message.to_bytes())
+                message_bytes.get_or_init(|| Bytes::from(message.to_bytes()))
             };
             routed.deliveries.push(NewDelivery {
                 destination: r.name.clone(),
@@ -176,7 +178,7 @@ fn route(
         match run.outcome {
             TransformOutcome::Continue => routed.deliveries.push(NewDelivery {
                 destination: r.name.clone(),
-                payload: run.message.to_bytes(),
+                payload: run.message.to_bytes().into(),
             }),
             TransformOutcome::Dropped(reason) => {
                 routed.dropped_by.push(format!("{}: {reason}", r.name));
@@ -187,7 +189,7 @@ fn route(
             routed.children.push(Child {
                 deliveries: vec![NewDelivery {
                     destination: r.name.clone(),
-                    payload: extra.to_bytes(),
+                    payload: extra.to_bytes().into(),
                 }],
                 message: extra,
                 dropped_by: Vec::new(),
@@ -198,14 +200,14 @@ fn route(
 }
 
 /// A message that meets no script: every destination gets `bytes` as they are.
-pub(crate) fn unscripted(routes: &[Route], bytes: &[u8]) -> Scripted {
+pub(crate) fn unscripted(routes: &[Route], bytes: Bytes) -> Scripted {
     Scripted::Continue {
         transformed: None,
         deliveries: routes
             .iter()
             .map(|r| NewDelivery {
                 destination: r.name.clone(),
-                payload: bytes.to_vec(),
+                payload: bytes.clone(),
             })
             .collect(),
         dropped_by: Vec::new(),

@@ -146,7 +146,7 @@ mod tests {
             channel: "ch".into(),
             peer: "peer".into(),
             received_at_ms: 7,
-            raw: b"MSH|^~\\&|A|B\r".to_vec(),
+            raw: bytes::Bytes::from_static(b"MSH|^~\\&|A|B\r"),
             meta: MessageMeta::default(),
             status: MessageStatus::Filtered,
             error: None,

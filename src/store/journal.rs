@@ -303,7 +303,7 @@ mod tests {
             channel: "ch".into(),
             peer: "peer".into(),
             received_at_ms: 7,
-            raw: vec![b'r', n],
+            raw: vec![b'r', n].into(),
             meta: MessageMeta::default(),
             status: MessageStatus::Filtered,
             error: None,

@@ -5,6 +5,7 @@
 //! `u32 length ‖ bytes`: the raw message, then the transformed one (if any), then each
 //! destination payload that is not simply the raw or transformed bytes.
 
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::error::StoreError;
@@ -159,7 +160,7 @@ fn decode_one(bytes: &[u8], at: usize) -> Option<(Entry, usize)> {
     let id = body.u64()?;
     let now_ms = body.u64()?;
     let header: Header = serde_json::from_slice(body.blob()?).ok()?;
-    let raw = body.blob()?.to_vec();
+    let raw = Bytes::copy_from_slice(body.blob()?);
     let transformed = if header.transformed {
         Some(body.blob()?.to_vec())
     } else {
@@ -169,9 +170,10 @@ fn decode_one(bytes: &[u8], at: usize) -> Option<(Entry, usize)> {
     let sources = header.destinations.iter().map(|(_, s)| *s).collect();
     for (destination, source) in header.destinations {
         let payload = match source {
-            PayloadSource::Own => body.blob()?.to_vec(),
+            PayloadSource::Own => Bytes::copy_from_slice(body.blob()?),
+            // Shared, not copied.
             PayloadSource::Raw => raw.clone(),
-            PayloadSource::Transformed => transformed.clone()?,
+            PayloadSource::Transformed => Bytes::from(transformed.clone()?),
         };
         deliveries.push(NewDelivery {
             destination,
@@ -245,7 +247,7 @@ mod tests {
             channel: "ch".into(),
             peer: "peer".into(),
             received_at_ms: 7,
-            raw: raw.clone(),
+            raw: raw.clone().into(),
             meta: MessageMeta {
                 control_id: format!("C{n}"),
                 ..MessageMeta::default()
@@ -256,11 +258,11 @@ mod tests {
             deliveries: vec![
                 NewDelivery {
                     destination: "same".into(),
-                    payload: raw,
+                    payload: raw.into(),
                 },
                 NewDelivery {
                     destination: "other".into(),
-                    payload: other,
+                    payload: other.into(),
                 },
             ],
         }

@@ -4,6 +4,7 @@
 //!
 //! These types carry no storage-crate type, so a PostgreSQL backend can return them unchanged.
 
+use bytes::Bytes;
 use std::fmt;
 use std::str::FromStr;
 
@@ -129,7 +130,8 @@ pub struct NewDelivery {
     /// The destination's name in the channel.
     pub destination: String,
     /// The bytes to send (the transformed message, or the original for `send_original`).
-    pub payload: Vec<u8>,
+    /// Shared bytes, so a payload that is the received message itself is not a copy of it.
+    pub payload: Bytes,
 }
 
 /// A message as the pipeline hands it to the store: everything known at accept time.
@@ -141,8 +143,9 @@ pub struct NewMessage {
     pub peer: String,
     /// When it arrived, in milliseconds since the Unix epoch.
     pub received_at_ms: u64,
-    /// The bytes exactly as received (for audit and replay).
-    pub raw: Vec<u8>,
+    /// The bytes exactly as received (for audit and replay): the receiver's frame itself,
+    /// shared rather than copied.
+    pub raw: Bytes,
     /// Header fields for listing and search.
     pub meta: MessageMeta,
     /// The pipeline's verdict. When `deliveries` is not empty the stored status is `Queued`

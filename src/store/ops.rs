@@ -347,13 +347,13 @@ pub(crate) fn accept(
 pub(super) fn put_bytes(
     tx: &mut Tx<'_>,
     id: MessageId,
-    raw: Vec<u8>,
+    raw: bytes::Bytes,
     transformed: Option<Vec<u8>>,
     deliveries: Vec<super::model::NewDelivery>,
     sources: &[PayloadSource],
 ) -> Result<(), StoreError> {
     let key = keys::message(id);
-    tx.put(Table::Raw, key, raw);
+    tx.put(Table::Raw, key, Vec::from(raw));
     if let Some(transformed) = transformed {
         tx.put(Table::Transformed, key, transformed);
     }
@@ -364,7 +364,7 @@ pub(super) fn put_bytes(
             tx.put(
                 Table::Payloads,
                 keys::payload(id, dest_index),
-                delivery.payload,
+                Vec::from(delivery.payload),
             );
         }
     }

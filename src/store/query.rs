@@ -91,7 +91,7 @@ fn delivery(
                 .deliveries
                 .into_iter()
                 .nth(usize::from(entry.dest_index))
-                .map(|d| d.payload)
+                .map(|d| Vec::from(d.payload))
                 .ok_or_else(missing)?;
             (payload, msg.meta, msg.received_at_ms)
         }
@@ -154,7 +154,10 @@ impl Store {
             None => None,
         };
         let (raw, transformed) = match journaled.as_mut() {
-            Some(msg) => (std::mem::take(&mut msg.raw), msg.transformed.take()),
+            Some(msg) => (
+                Vec::from(std::mem::take(&mut msg.raw)),
+                msg.transformed.take(),
+            ),
             None => {
                 let key = keys::message(id);
                 let raw = snapshot.get(Table::Raw, &key)?.ok_or_else(|| {
@@ -177,7 +180,7 @@ impl Store {
                 (Some(msg), _) => msg
                     .deliveries
                     .get_mut(index)
-                    .map(|d| std::mem::take(&mut d.payload))
+                    .map(|d| Vec::from(std::mem::take(&mut d.payload)))
                     .unwrap_or_default(),
                 (None, PayloadSource::Raw) => raw.clone(),
                 (None, source) => {

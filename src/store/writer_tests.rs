@@ -14,7 +14,7 @@ fn msg(n: u32, destinations: &[&str]) -> NewMessage {
         channel: "ch".into(),
         peer: "peer".into(),
         received_at_ms: u64::from(n),
-        raw: format!("raw {n}").into_bytes(),
+        raw: format!("raw {n}").into_bytes().into(),
         meta: MessageMeta::default(),
         status: MessageStatus::Queued,
         error: None,
@@ -23,7 +23,7 @@ fn msg(n: u32, destinations: &[&str]) -> NewMessage {
             .iter()
             .map(|d| NewDelivery {
                 destination: (*d).into(),
-                payload: b"p".to_vec(),
+                payload: bytes::Bytes::from_static(b"p"),
             })
             .collect(),
     }

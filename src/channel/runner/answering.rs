@@ -14,7 +14,7 @@ impl Pipeline {
     /// Input that is not a readable message: stored as ERROR, answered AE or AR.
     pub(super) async fn unreadable(
         &self,
-        raw: Vec<u8>,
+        raw: Bytes,
         peer: &str,
         received_at_ms: u64,
         error: &hl7::ParseError,

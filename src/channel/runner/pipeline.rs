@@ -103,9 +103,7 @@ impl Pipeline {
         let message = match Message::parse(&raw) {
             Ok(message) => message,
             Err(error) => {
-                let answer = self
-                    .unreadable(raw.to_vec(), peer, received_at_ms, &error)
-                    .await;
+                let answer = self.unreadable(raw, peer, received_at_ms, &error).await;
                 return Box::pin(std::future::ready(answer));
             }
         };
@@ -127,7 +125,7 @@ impl Pipeline {
                 ack_text: Some(reason),
             };
             let answer = self
-                .settle(&raw, peer, received_at_ms, meta, &buf, settled)
+                .settle(raw, peer, received_at_ms, meta, &buf, settled)
                 .await;
             return Box::pin(std::future::ready(answer));
         }
@@ -143,10 +141,16 @@ impl Pipeline {
             )
             .await
         } else {
-            unscripted(&self.routes, original)
+            // The received bytes themselves when they are the parsed message (as usual): a
+            // payload shares them rather than copying them.
+            let payload = if original == &raw[..] {
+                raw.clone()
+            } else {
+                Bytes::copy_from_slice(original)
+            };
+            unscripted(&self.routes, payload)
         };
-        let staged =
-            self.stage_scripted(raw.to_vec(), peer, received_at_ms, meta, original, scripted);
+        let staged = self.stage_scripted(raw, peer, received_at_ms, meta, original, scripted);
         if !staged.children.is_empty() {
             // The children are stored after the parent's commit (they name its id), and before
             // the next frame's message.
@@ -176,12 +180,13 @@ impl Pipeline {
             control_id: String::new(),
             patient_id: String::new(),
         };
+        let body = Bytes::from(body);
         let scripted = if !self.has_scripts() {
-            unscripted(&self.routes, &body)
+            unscripted(&self.routes, body.clone())
         } else {
             match serde_json::from_slice::<serde_json::Value>(&body) {
                 Ok(value) => {
-                    self.run_scripts(Payload::Json(value), body.clone(), String::new())
+                    self.run_scripts(Payload::Json(value), body.to_vec(), String::new())
                         .await
                 }
                 Err(error) => Scripted::Error(format!("the body is not valid JSON: {error}")),

@@ -2,6 +2,7 @@
 //! store writer with the status the scripts decided, the wait for the commit, and the
 //! wake-ups of the destinations that got something.
 
+use bytes::Bytes;
 use std::sync::Arc;
 
 use crate::channel::scripted::{Child, Scripted, control_id_of};
@@ -17,7 +18,7 @@ impl Pipeline {
     /// measured against.
     pub(super) async fn store_scripted(
         &self,
-        raw: Vec<u8>,
+        raw: Bytes,
         peer: &str,
         received_at_ms: u64,
         meta: MessageMeta,
@@ -31,7 +32,7 @@ impl Pipeline {
     /// The in-order half of [`Pipeline::store_scripted`]: hands the message to the writer.
     pub(super) fn stage_scripted(
         &self,
-        raw: Vec<u8>,
+        raw: Bytes,
         peer: &str,
         received_at_ms: u64,
         meta: MessageMeta,
@@ -195,7 +196,7 @@ impl Pipeline {
             .collect();
         let id = self
             .record(
-                child.message.to_bytes(),
+                child.message.to_bytes().into(),
                 &format!("emitted by message {parent} from {peer}"),
                 received_at_ms,
                 meta,
@@ -223,7 +224,7 @@ impl Pipeline {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn record(
         &self,
-        raw: Vec<u8>,
+        raw: Bytes,
         peer: &str,
         received_at_ms: u64,
         meta: MessageMeta,
@@ -258,7 +259,7 @@ impl Pipeline {
     /// script) and answers it.
     pub(super) async fn settle(
         &self,
-        raw: &[u8],
+        raw: Bytes,
         peer: &str,
         received_at_ms: u64,
         meta: MessageMeta,
@@ -273,7 +274,7 @@ impl Pipeline {
         } = settled;
         let stored = self
             .record(
-                raw.to_vec(),
+                raw,
                 peer,
                 received_at_ms,
                 meta,
