@@ -142,12 +142,12 @@ mod tests {
         use crate::store::journal::Journal;
         let dir = tempfile::tempdir().unwrap();
         let mut journal = Journal::start(dir.path(), 0).unwrap();
-        journal.append(b"not synced yet").unwrap();
+        journal.append(b"not synced yet", false).unwrap();
         let closed = journal.rotate().unwrap();
         let progress = Arc::clone(&closed.synced);
         assert_eq!(progress.load(Ordering::SeqCst), 0);
         // The writer goes on in the new segment meanwhile.
-        journal.append(b"next").unwrap();
+        journal.append(b"next", true).unwrap();
         let syncer = BackgroundSync::start("test-sync").unwrap();
         syncer.finish(closed);
         drop(syncer);

@@ -18,9 +18,18 @@
 //! the machine died. A torn or corrupt tail (a crash mid-`write`) fails its checksum; it was
 //! never acknowledged, and it is dropped. (`ihub.journal`, the single file of earlier
 //! versions, becomes segment 0.) The record format is in `journal_record.rs`.
+//!
+//! Before a small group that will be synced, the segment is extended with zeros a megabyte
+//! ahead of its records ([`ZERO_AHEAD_BYTES`]), and records are written over them: an `fdatasync`
+//! that only has to write data is about half as slow on ext4 as one that also commits the
+//! file's new size and blocks to the file system's journal (155 against 284 µs measured on
+//! the reference disk, 231 against 412 µs while a file destination synced its files), and
+//! only the first sync after each extension pays for that. A zero tail reads as the end of
+//! the segment.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,6 +43,17 @@ use super::page_cache;
 
 /// The single journal file of earlier versions, renamed to segment 0 at open.
 const LEGACY_FILE: &str = "ihub.journal";
+
+/// How far ahead of the records a segment that is synced is extended with zeros.
+pub(crate) const ZERO_AHEAD_BYTES: u64 = 1024 * 1024;
+
+/// ... for groups up to this size: the sync after an extension writes the zeros too, and for
+/// a large group (many senders at once) the file system's commit is a small part of its
+/// sync, so those zeros would only double the bytes written.
+const ZERO_AHEAD_MAX_GROUP: u64 = 128 * 1024;
+
+/// Zeros written per call while extending a segment.
+static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
 
 /// The file of segment `number`.
 pub(crate) fn segment_path(dir: &Path, number: u64) -> PathBuf {
@@ -85,6 +105,8 @@ pub(crate) struct Journal {
     number: u64,
     /// Bytes of whole records in the segment.
     len: u64,
+    /// The file's size: `len` and the zeros after it.
+    size: u64,
     /// Bytes of the segment known to be durable (a background sync may advance it).
     synced: Arc<AtomicU64>,
 }
@@ -119,7 +141,8 @@ impl Journal {
                 })
                 .map_err(|e| StoreError::io(&path, e))?;
             let (found, good) = decode_all(&bytes);
-            if good < bytes.len() {
+            // Zeros after the records are the room made for the next ones, not a torn write.
+            if bytes[good..].iter().any(|&b| b != 0) {
                 tracing::warn!(
                     path = %path.display(),
                     cut_bytes = bytes.len() - good,
@@ -141,14 +164,15 @@ impl Journal {
     pub(crate) fn start(dir: &Path, after: u64) -> Result<Journal, StoreError> {
         let number = after + 1;
         let path = segment_path(dir, number);
-        let file = create(&path)?;
+        let (file, len) = create(&path)?;
         sync_dir(dir)?;
         Ok(Journal {
             dir: dir.to_path_buf(),
             file,
             path,
             number,
-            len: 0,
+            len,
+            size: len,
             synced: Arc::default(),
         })
     }
@@ -173,24 +197,50 @@ impl Journal {
         Ok((file, self.len, Arc::clone(&self.synced)))
     }
 
-    /// Appends whole records with one `write`. On failure the segment is cut back to where it
-    /// was, so a later append never follows a torn record.
-    pub(crate) fn append(&mut self, records: &[u8]) -> Result<(), StoreError> {
+    /// Appends whole records with one `write`; `will_sync`: the caller syncs them next, so
+    /// they go over zeros written ahead (see the module docs). On failure the bytes written
+    /// are zeroed again where possible; the next append goes to the same place either way,
+    /// so a later record never follows a torn one.
+    pub(crate) fn append(&mut self, records: &[u8], will_sync: bool) -> Result<(), StoreError> {
         if records.is_empty() {
             return Ok(());
         }
-        match self.file.write_all(records) {
+        let end = self.len + records.len() as u64;
+        if will_sync && end > self.size && records.len() as u64 <= ZERO_AHEAD_MAX_GROUP {
+            self.zero_ahead(end + ZERO_AHEAD_BYTES)
+                .map_err(|e| StoreError::io(&self.path, e))?;
+        }
+        match self.file.write_all_at(records, self.len) {
             Ok(()) => {
-                self.len += records.len() as u64;
+                self.len = end;
+                self.size = self.size.max(end);
                 Ok(())
             }
             Err(error) => {
-                if let Err(cut) = self.file.set_len(self.len) {
-                    tracing::error!(%cut, "Cannot cut the store journal back after a failed write.");
+                self.size = self.size.max(end);
+                if let Err(zero) = self.write_zeros(self.len, end) {
+                    tracing::error!(%zero, "Cannot clear a failed write from the store journal.");
                 }
                 Err(StoreError::io(&self.path, error))
             }
         }
+    }
+
+    /// Extends the segment with zeros up to `to`.
+    fn zero_ahead(&mut self, to: u64) -> std::io::Result<()> {
+        self.write_zeros(self.size, to)?;
+        self.size = to;
+        Ok(())
+    }
+
+    fn write_zeros(&self, from: u64, to: u64) -> std::io::Result<()> {
+        let mut at = from;
+        while at < to {
+            let n = (to - at).min(ZEROS.len() as u64) as usize;
+            self.file.write_all_at(&ZEROS[..n], at)?;
+            at += n as u64;
+        }
+        Ok(())
     }
 
     /// Makes every appended record durable (`fdatasync`), then lets the page cache drop all but
@@ -227,7 +277,7 @@ impl Journal {
     pub(crate) fn rotate(&mut self) -> Result<Closed, StoreError> {
         let number = self.number + 1;
         let path = segment_path(&self.dir, number);
-        let file = create(&path)?;
+        let (file, len) = create(&path)?;
         sync_dir(&self.dir)?;
         let closed = Closed {
             path: std::mem::replace(&mut self.path, path),
@@ -236,7 +286,8 @@ impl Journal {
             synced: std::mem::take(&mut self.synced),
         };
         self.number = number;
-        self.len = 0;
+        self.len = len;
+        self.size = len;
         Ok(closed)
     }
 }
@@ -265,13 +316,17 @@ impl Closed {
     }
 }
 
-fn create(path: &Path) -> Result<File, StoreError> {
-    OpenOptions::new()
-        .append(true)
+/// Opens a new segment, and its length (zero, unless the file was there already: then its
+/// records are kept and the next go after them).
+fn create(path: &Path) -> Result<(File, u64), StoreError> {
+    let file = OpenOptions::new()
+        .write(true)
         .create(true)
         .truncate(false)
         .open(path)
-        .map_err(|e| StoreError::io(path, e))
+        .map_err(|e| StoreError::io(path, e))?;
+    let len = file.metadata().map_err(|e| StoreError::io(path, e))?.len();
+    Ok((file, len))
 }
 
 /// Every whole record of segment `number`.
@@ -323,12 +378,49 @@ mod tests {
     }
 
     #[test]
+    fn records_written_over_zeros_ahead_survive_and_the_zeros_end_the_segment() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut journal = Journal::start(dir.path(), 0).unwrap();
+        journal.append(&record(1), true).unwrap();
+        journal.sync().unwrap();
+        let size = || {
+            std::fs::metadata(segment_path(dir.path(), 1))
+                .unwrap()
+                .len()
+        };
+        assert!(size() >= journal.len() + ZERO_AHEAD_BYTES, "zeros ahead");
+        // Within the zeros: written in place, the file does not grow.
+        let before = size();
+        journal.append(&record(2), true).unwrap();
+        journal.append(&record(3), false).unwrap();
+        assert_eq!(size(), before);
+        // A torn record over the zeros, as a crash mid-write leaves.
+        let torn = record(4);
+        journal.append(&torn[..torn.len() / 2], true).unwrap();
+        drop(journal);
+        let recovered = Journal::recover(dir.path(), JournalPos::default()).unwrap();
+        assert_eq!(ids(&recovered), [1, 2, 3]);
+
+        // Past the zeros, an append extends the segment as before.
+        let mut journal = Journal::start(dir.path(), 1).unwrap();
+        let big = vec![7u8; (ZERO_AHEAD_BYTES + 10) as usize];
+        journal.append(&record(5), true).unwrap();
+        let at = journal.len();
+        journal.append(&big, false).unwrap();
+        assert_eq!(journal.len(), at + big.len() as u64);
+        journal.append(&record(6), true).unwrap();
+        drop(journal);
+        let second = std::fs::read(segment_path(dir.path(), 2)).unwrap();
+        assert_eq!(&second[at as usize..at as usize + big.len()], &big[..]);
+    }
+
+    #[test]
     fn segments_survive_reopen_in_order_and_a_torn_tail_is_dropped() {
         let dir = tempfile::tempdir().unwrap();
         let recovered = Journal::recover(dir.path(), JournalPos::default()).unwrap();
         assert!(recovered.entries.is_empty());
         let mut journal = Journal::start(dir.path(), recovered.last_segment).unwrap();
-        journal.append(&record(1)).unwrap();
+        journal.append(&record(1), true).unwrap();
         let first = journal.position().segment;
         let closed = journal.rotate().unwrap();
         assert_eq!(first + 1, journal.position().segment);
@@ -339,11 +431,11 @@ mod tests {
         closed.finish().unwrap();
         let closed = first;
         let second_at = journal.position();
-        journal.append(&record(2)).unwrap();
+        journal.append(&record(2), false).unwrap();
         journal.sync().unwrap();
         // A torn half record after it, as a crash mid-write leaves.
         let half = record(3);
-        journal.append(&half[..half.len() / 2]).unwrap();
+        journal.append(&half[..half.len() / 2], false).unwrap();
         drop(journal);
 
         let recovered = Journal::recover(dir.path(), JournalPos::default()).unwrap();

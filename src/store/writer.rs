@@ -476,7 +476,7 @@ impl Writer {
         let Some(journal) = self.journal.as_mut() else {
             return Ok(());
         };
-        journal.append(records)?;
+        journal.append(records, sync)?;
         if sync {
             journal.sync()?;
             self.journal_sync_by = None;
