@@ -133,6 +133,20 @@ impl<'a> Message<'a> {
         self.bytes
     }
 
+    /// Whether the bytes are exactly what [`MessageBuf::from_message`](crate::hl7::MessageBuf::from_message)
+    /// writes: every segment ended by one `\r`, no blank lines. Then the parsed copy equals
+    /// the input, and a caller that kept the input need not compare the two.
+    pub fn is_canonical(&self) -> bool {
+        let mut expected = 0usize;
+        for &(start, end) in self.spans.iter() {
+            if start as usize != expected || self.bytes.get(end as usize) != Some(&b'\r') {
+                return false;
+            }
+            expected = end as usize + 1;
+        }
+        expected == self.bytes.len()
+    }
+
     /// The number of segments.
     pub fn segment_count(&self) -> usize {
         self.spans.len()
@@ -329,6 +343,31 @@ mod tests {
         assert_eq!(m.receiving_application(), "EHR");
         assert_eq!(m.receiving_facility(), "HOSP");
         assert_eq!(m.segment_count(), 6);
+    }
+
+    #[test]
+    fn canonical_means_the_parsed_copy_is_the_input() {
+        for (input, canonical) in [
+            (&b"MSH|^~\\&|A|||||ADT^A01|C1|P|2.5\rPID|1\r"[..], true),
+            (b"MSH|^~\\&|A|||||ADT^A01|C1|P|2.5\rPID|1", false),
+            (b"MSH|^~\\&|A|||||ADT^A01|C1|P|2.5\nPID|1\n", false),
+            (b"MSH|^~\\&|A|||||ADT^A01|C1|P|2.5\r\nPID|1\r\n", false),
+            (b"MSH|^~\\&|A|||||ADT^A01|C1|P|2.5\r\rPID|1\r", false),
+            (
+                b"\xEF\xBB\xBFMSH|^~\\&|A|||||ADT^A01|C1|P|2.5\rPID|1\r",
+                true,
+            ),
+        ] {
+            let m = Message::parse(input).unwrap();
+            assert_eq!(
+                m.is_canonical(),
+                canonical,
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+            let copy = crate::hl7::MessageBuf::from_message(&m);
+            assert_eq!(canonical, copy.as_bytes() == m.as_bytes());
+        }
     }
 
     #[test]

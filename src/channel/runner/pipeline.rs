@@ -108,6 +108,9 @@ impl Pipeline {
             }
         };
         let meta = meta_of(&message);
+        // The parsed copy is the received bytes themselves (no BOM, every segment ended by
+        // one `\r`), so a payload equal to it can share them.
+        let canonical = message.is_canonical() && message.as_bytes().len() == raw.len();
         let buf = MessageBuf::from_message(&message);
 
         if let Some(found) = self.duplicate_of(&meta.control_id, received_at_ms) {
@@ -143,7 +146,7 @@ impl Pipeline {
         } else {
             // The received bytes themselves when they are the parsed message (as usual): a
             // payload shares them rather than copying them.
-            let payload = if original == &raw[..] {
+            let payload = if canonical {
                 raw.clone()
             } else {
                 Bytes::copy_from_slice(original)
