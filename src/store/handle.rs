@@ -31,9 +31,10 @@ use super::writer::Writer;
 
 /// The schema this build writes. Bump it (with a migration) when a key or record layout
 /// changes incompatibly. Version 2 keeps message bytes in the journal (`bodies.rs`), which
-/// version 1 builds cannot read.
-const SCHEMA_VERSION: u32 = 2;
-/// The oldest schema this build reads (as it is: version 2 only added to it).
+/// version 1 builds cannot read; version 3 writes message records in binary
+/// (`record_codec.rs`), which version 2 builds cannot read.
+const SCHEMA_VERSION: u32 = 3;
+/// The oldest schema this build reads (as it is: versions 2 and 3 only added to it).
 const OLDEST_SCHEMA_READ: u32 = 1;
 
 /// Messages deleted per writer request while pruning: small enough that accepts queued behind

@@ -79,6 +79,7 @@ mod progress;
 mod query;
 mod recent_control_ids;
 mod record;
+mod record_codec;
 mod redb_kv;
 mod segment_gc;
 #[cfg(feature = "sled")]

@@ -63,6 +63,18 @@ impl MessageStatus {
             MessageStatus::Error => 5,
         }
     }
+
+    /// The status of a [`MessageStatus::code`].
+    pub(crate) fn from_code(code: u8) -> Option<MessageStatus> {
+        Some(match code {
+            1 => MessageStatus::Received,
+            2 => MessageStatus::Filtered,
+            3 => MessageStatus::Queued,
+            4 => MessageStatus::Sent,
+            5 => MessageStatus::Error,
+            _ => return None,
+        })
+    }
 }
 
 impl fmt::Display for MessageStatus {

@@ -22,6 +22,7 @@ use super::model::{
 };
 use super::recent_control_ids::ControlIdEntry;
 use super::record::{self, DestRecord, MessageRecord, PayloadSource, QueueEntry};
+use super::record_codec;
 
 #[path = "rehome.rs"]
 mod rehome;
@@ -120,13 +121,16 @@ impl<'a> Tx<'a> {
     fn record(&self, id: MessageId) -> Result<Option<MessageRecord>, StoreError> {
         match self.get(Table::Messages, &keys::message(id))? {
             None => Ok(None),
-            Some(bytes) => record::from_json(|| format!("message {id}"), &bytes).map(Some),
+            Some(bytes) => record_codec::decode(|| format!("message {id}"), &bytes).map(Some),
         }
     }
 
     fn put_record(&mut self, id: MessageId, record: &MessageRecord) -> Result<(), StoreError> {
-        let bytes = record::to_json("message", record)?;
-        self.put(Table::Messages, keys::message(id), bytes);
+        self.put(
+            Table::Messages,
+            keys::message(id),
+            record_codec::encode(record),
+        );
         Ok(())
     }
 

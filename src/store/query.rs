@@ -24,6 +24,7 @@ use super::model::{
 };
 use super::recent_control_ids::{self, Visit};
 use super::record::{self, MessageRecord, PayloadSource, QueueEntry};
+use super::record_codec;
 
 fn read_record(
     snapshot: &dyn Snapshot,
@@ -31,7 +32,7 @@ fn read_record(
 ) -> Result<Option<MessageRecord>, StoreError> {
     match snapshot.get(Table::Messages, &keys::message(id))? {
         None => Ok(None),
-        Some(bytes) => record::from_json(|| format!("message {id}"), &bytes).map(Some),
+        Some(bytes) => record_codec::decode(|| format!("message {id}"), &bytes).map(Some),
     }
 }
 
@@ -253,8 +254,7 @@ impl Store {
                     let Some(id) = keys::read_u64(key) else {
                         return Ok(ControlFlow::Continue(()));
                     };
-                    let record: MessageRecord =
-                        record::from_json(|| format!("message {id}"), value)?;
+                    let record = record_codec::decode(|| format!("message {id}"), value)?;
                     if matches(&record, filter) {
                         out.push(summary(id, record));
                     }
