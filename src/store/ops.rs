@@ -230,7 +230,7 @@ impl<'a> Tx<'a> {
         self.put(
             Table::Queue,
             queue_key,
-            record::to_json("queue entry", &entry)?,
+            record_codec::encode_queue_entry(&entry),
         );
         self.add_count(count_key, 1)
     }
@@ -417,15 +417,17 @@ pub(crate) fn record_attempt(
     match next {
         NextStep::RetryAt(not_before_ms) => {
             // Only a retry keeps the entry, so only a retry needs it decoded.
-            let mut entry: QueueEntry =
-                record::from_json(|| format!("queue entry of message {id}"), &entry_bytes)?;
+            let mut entry: QueueEntry = record_codec::decode_queue_entry(
+                || format!("queue entry of message {id}"),
+                &entry_bytes,
+            )?;
             entry.attempts = entry.attempts.saturating_add(1);
             entry.not_before_ms = not_before_ms;
             dest.not_before_ms = Some(not_before_ms);
             tx.put(
                 Table::Queue,
                 queue_key,
-                record::to_json("queue entry", &entry)?,
+                record_codec::encode_queue_entry(&entry),
             );
         }
         NextStep::Sent | NextStep::DeadLetter => {

@@ -134,7 +134,7 @@ fn read_payload(
 }
 
 fn decode_entry(value: &[u8]) -> Result<QueueEntry, StoreError> {
-    record::from_json(|| "queue entry".to_owned(), value)
+    record_codec::decode_queue_entry(|| "queue entry".to_owned(), value)
 }
 
 impl Store {

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use super::super::bodies::{self, BodyRef};
 use super::super::journal_record::Entry;
-use super::{StoreError, Table, Tx, keys, put_bytes, record};
+use super::{StoreError, Table, Tx, keys, put_bytes, record_codec};
 use crate::store::model::{MessageId, NewMessage};
 use crate::store::record::{MessageRecord, PayloadSource, QueueEntry};
 
@@ -65,13 +65,15 @@ fn move_in(
         let Some(seq) = dest.queue_seq else { continue };
         let queue_key = keys::queue(&record.channel, &dest.name, seq)?;
         if let Some(bytes) = tx.get(Table::Queue, &queue_key)? {
-            let mut entry: QueueEntry =
-                record::from_json(|| format!("queue entry of message {id}"), &bytes)?;
+            let mut entry: QueueEntry = record_codec::decode_queue_entry(
+                || format!("queue entry of message {id}"),
+                &bytes,
+            )?;
             entry.body = None;
             tx.put(
                 Table::Queue,
                 queue_key,
-                record::to_json("queue entry", &entry)?,
+                record_codec::encode_queue_entry(&entry),
             );
         }
     }
