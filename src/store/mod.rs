@@ -84,6 +84,7 @@ mod redb_kv;
 mod segment_gc;
 #[cfg(feature = "sled")]
 mod sled_kv;
+mod tx;
 mod work;
 mod writer;
 
