@@ -21,7 +21,8 @@ use super::error::StoreError;
 pub(crate) enum Table {
     /// Schema version and persisted counters.
     Meta,
-    /// id → message record (JSON: channel, peer, times, meta, status, destinations).
+    /// id → message record (`record_codec.rs`: channel, peer, times, meta, status,
+    /// destinations).
     Messages,
     /// id → the raw bytes as received.
     Raw,

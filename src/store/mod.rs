@@ -17,7 +17,10 @@
 //!   batches with a durability flag), with two backends: `redb_kv` (the default) and `sled_kv`
 //!   (cargo feature `sled`; made durable by an explicit fdatasync, see its docs).
 //! - `keys`: big-endian key encodings, so range scans walk queues and histories in order.
-//! - `record`: the stored records (JSON metadata; bulk bytes kept as separate raw values).
+//! - `record` and `record_codec`: the stored records (binary metadata, JSON in stores written
+//!   by earlier versions; bulk bytes kept as separate raw values).
+//! - `tx`: one request's staging area over the group's batch and the committed state.
+//! - `recent_control_ids`: control-id index entries waiting for the next checkpoint.
 //! - `ops`: the write operations, with every index and counter kept in the same batch.
 //! - `journal` and `journal_record`: the checksummed accept log that an acknowledgement waits
 //!   for: its segment files, and the format of one record.

@@ -1,9 +1,10 @@
 //! The records the store writes, and their encodings.
 //!
-//! The message record is JSON (small, self-describing, easy to extend with `#[serde(default)]`
-//! fields); bulk bytes (raw message, transformed message, payloads, responses) are stored as
-//! separate values, byte for byte, so they are never JSON-escaped and reading a list of messages
-//! never touches them.
+//! Message records and queue entries are written in a compact binary encoding
+//! (`record_codec.rs`); earlier versions wrote them as JSON, which still decodes, and attempts
+//! are still JSON. Bulk bytes (raw message, transformed message, payloads, responses) are
+//! stored as separate values, byte for byte, so they are never escaped and reading a list of
+//! messages never touches them.
 
 use serde::{Deserialize, Serialize};
 
