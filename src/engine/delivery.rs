@@ -21,15 +21,6 @@ use crate::store::{Attempt, Delivery, NextStep, Store};
 /// the API, or retry times that came due).
 const IDLE_POLL: Duration = Duration::from_secs(1);
 
-/// While messages keep coming, a destination that takes batches waits this long for a
-/// partial batch to fill before sending it: a batch costs its disk syncs and one store round
-/// trip whatever its size, and at a few thousand messages a second batches of one or two
-/// spent three disk syncs per message, next to the journal's one.
-const BATCH_LINGER: Duration = Duration::from_millis(5);
-/// ... "keep coming": the last batch was sent this recently. An idle destination sends a
-/// lone message at once.
-const BUSY_WITHIN: Duration = Duration::from_millis(100);
-
 /// The longest wait a server's `Retry-After` may impose; beyond it the backoff policy rules.
 const MAX_SERVER_DELAY: Duration = Duration::from_secs(3600);
 
@@ -86,35 +77,21 @@ impl DeliveryWorker {
     /// stop never loses track of a message.
     pub async fn run(mut self, stop: CancellationToken) {
         let meters = Meters::new(&self.channel, &self.name);
-        let limit = self.destination.batch_limit();
-        let mut last_batch: Option<Instant> = None;
-        let mut lingered = false;
         loop {
             if stop.is_cancelled() {
                 return;
             }
             let now = now_ms();
-            let due =
-                self.store
-                    .due_deliveries_now(&self.channel, &self.name, now, limit, self.ordered);
+            let due = self.store.due_deliveries_now(
+                &self.channel,
+                &self.name,
+                now,
+                self.destination.batch_limit(),
+                self.ordered,
+            );
             let wait = match due {
-                Ok(due)
-                    if !due.ready.is_empty()
-                        && due.ready.len() < limit
-                        && !lingered
-                        && last_batch.is_some_and(|at| at.elapsed() < BUSY_WITHIN) =>
-                {
-                    lingered = true;
-                    tokio::select! {
-                        _ = stop.cancelled() => return,
-                        _ = tokio::time::sleep(BATCH_LINGER) => {}
-                    }
-                    continue;
-                }
                 Ok(due) if !due.ready.is_empty() => {
-                    lingered = false;
                     self.deliver(due.ready, &meters).await;
-                    last_batch = Some(Instant::now());
                     continue;
                 }
                 Ok(due) => due.blocked_until_ms.map_or(IDLE_POLL, |at| {

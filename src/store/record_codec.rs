@@ -59,9 +59,18 @@ pub(crate) fn decode(
     what: impl FnOnce() -> String,
     bytes: &[u8],
 ) -> Result<MessageRecord, StoreError> {
+    decode_either(what, bytes, decode_binary)
+}
+
+/// Binary after [`VERSION`], JSON (of earlier versions) otherwise.
+fn decode_either<T: for<'de> serde::Deserialize<'de>>(
+    what: impl FnOnce() -> String,
+    bytes: &[u8],
+    binary: fn(&[u8]) -> Option<T>,
+) -> Result<T, StoreError> {
     match bytes.first() {
         Some(&VERSION) => {
-            decode_binary(&bytes[1..]).ok_or_else(|| StoreError::corrupt(what(), "bad record"))
+            binary(&bytes[1..]).ok_or_else(|| StoreError::corrupt(what(), "bad binary record"))
         }
         _ => record::from_json(what, bytes),
     }
@@ -138,11 +147,7 @@ pub(crate) fn decode_queue_entry(
     what: impl FnOnce() -> String,
     bytes: &[u8],
 ) -> Result<QueueEntry, StoreError> {
-    match bytes.first() {
-        Some(&VERSION) => decode_binary_entry(&bytes[1..])
-            .ok_or_else(|| StoreError::corrupt(what(), "bad queue entry")),
-        _ => record::from_json(what, bytes),
-    }
+    decode_either(what, bytes, decode_binary_entry)
 }
 
 fn decode_binary_entry(bytes: &[u8]) -> Option<QueueEntry> {

@@ -4,6 +4,7 @@
 use super::answer::Ack;
 use super::header_values::{next_control_id, version_at_least};
 use crate::hl7::buf::MessageBuf;
+use crate::hl7::delimiters::Delimiters;
 use crate::hl7::message::Message;
 
 /// The original's header fields 0 to 18 as written, split once (field `n` of MSH is piece
@@ -21,8 +22,7 @@ fn header_pieces<'a>(original: &Message<'a>) -> [&'a [u8]; 19] {
 }
 
 /// Component `n` (1-based) of the first repetition of a raw field.
-fn component<'a>(field: &'a [u8], original: &Message<'_>, n: usize) -> &'a [u8] {
-    let delimiters = original.delimiters();
+fn component<'a>(field: &'a [u8], delimiters: &Delimiters, n: usize) -> &'a [u8] {
     let first = field
         .split(|&b| b == delimiters.repetition)
         .next()
@@ -88,8 +88,8 @@ pub(super) fn concatenated_ack_bytes(original: &Message<'_>, ack: &Ack) -> Optio
     let delimiters = original.delimiters();
     let separator = delimiters.field;
     let pieces = header_pieces(original);
-    let trigger = component(pieces[8], original, 2);
-    let version = String::from_utf8_lossy(component(pieces[11], original, 1));
+    let trigger = component(pieces[8], delimiters, 2);
+    let version = String::from_utf8_lossy(component(pieces[11], delimiters, 1));
     let mut message_type = b"ACK".to_vec();
     if version_at_least(&version, 2, 4) {
         message_type.push(delimiters.component);
