@@ -8,9 +8,77 @@ use crate::channel::AckMode;
 use crate::hl7::{self, Ack, AckCode, ErrorCode, Message, MessageBuf, Severity};
 use crate::store::{self, MessageMeta, MessageStatus};
 
+use super::storing::StoredOutcome;
 use super::{Disposition, Pipeline};
 
+/// What the answer to a submitted message is built from once the store has answered.
+pub(super) enum AnswerFrom {
+    /// The parsed copy of the message (scripts ran on it, or its bytes are not the frame's).
+    Copy(MessageBuf),
+    /// A plain accept for a message without scripts, written while the frame was parsed, so
+    /// the message need not be copied to answer it. The frame is parsed again only if the
+    /// store answers otherwise (it failed).
+    Prepared {
+        /// The ACK, `None` when the sender asked for none.
+        ack: Option<Bytes>,
+        /// The received frame.
+        raw: Bytes,
+    },
+}
+
 impl Pipeline {
+    /// The plain accept for `message`, as [`AnswerFrom::Prepared`] keeps it.
+    pub(super) fn prepared_accept(&self, message: &Message<'_>, raw: Bytes) -> AnswerFrom {
+        let ack = Ack::new(self.accept_code());
+        AnswerFrom::Prepared {
+            ack: ack
+                .wanted(message)
+                .then(|| Bytes::from(hl7::build_ack_bytes(message, &ack))),
+            raw,
+        }
+    }
+
+    /// The answer to a stored message, from what [`Pipeline::submit`] kept for it.
+    pub(super) async fn answer_from(
+        &self,
+        from: &AnswerFrom,
+        stored: StoredOutcome,
+    ) -> Disposition {
+        let raw = match from {
+            AnswerFrom::Copy(buf) => {
+                return self
+                    .answer(buf, stored.id, stored.code, stored.status, stored.ack_text)
+                    .await;
+            }
+            AnswerFrom::Prepared { ack, raw } => {
+                if let Ok(id) = stored.id
+                    && stored.code == self.accept_code()
+                    && stored.ack_text.is_none()
+                {
+                    self.count_ack(stored.code);
+                    return Disposition {
+                        ack: ack.clone(),
+                        code: stored.code,
+                        message_id: Some(id),
+                        status: stored.status,
+                    };
+                }
+                raw
+            }
+        };
+        match MessageBuf::parse(raw) {
+            Ok(buf) => {
+                self.answer(&buf, stored.id, stored.code, stored.status, stored.ack_text)
+                    .await
+            }
+            // It parsed when it came in; should it not now, the sender is told to send again.
+            Err(error) => self.store_failed(
+                store::StoreError::Invalid(format!("the message no longer parses: {error}")),
+                None,
+            ),
+        }
+    }
+
     /// Input that is not a readable message: stored as ERROR, answered AE or AR.
     pub(super) async fn unreadable(
         &self,

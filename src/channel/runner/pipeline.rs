@@ -11,6 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use tokio::sync::Notify;
 
+use super::answering::AnswerFrom;
 use super::storing::{Settled, meta_of};
 use crate::channel::scripted::{Scripted, run_scripts, unscripted};
 use crate::channel::stage::TransformStage;
@@ -111,9 +112,10 @@ impl Pipeline {
         // The parsed copy is the received bytes themselves (no BOM, every segment ended by
         // one `\r`), so a payload equal to it can share them.
         let canonical = message.is_canonical() && message.as_bytes().len() == raw.len();
-        let buf = MessageBuf::from_message(&message);
+        let scripts = self.has_scripts();
 
         if let Some(found) = self.duplicate_of(&meta.control_id, received_at_ms) {
+            let buf = MessageBuf::from_message(&message);
             metrics::counter!(crate::metrics::DUPLICATES, "channel" => self.channel.clone())
                 .increment(1);
             let reason = format!("duplicate of {found} (control id seen within the window)");
@@ -133,42 +135,46 @@ impl Pipeline {
             return Box::pin(std::future::ready(answer));
         }
 
-        // The message as parsed: what scripts start from, and what a payload equal to it is
-        // compared with (no copy of its own unless a script needs one).
-        let original = buf.as_bytes();
-        let scripted = if self.has_scripts() {
-            self.run_scripts(
-                Payload::Hl7(buf.clone()),
-                original.to_vec(),
-                meta.control_id.clone(),
+        // Without scripts, a message whose parsed form is the frame itself (as usual) needs no
+        // copy: its payloads share the frame, and its plain accept is written now, from the
+        // header already split.
+        let (answer_from, scripted, original) = if !scripts && canonical {
+            let answer_from = self.prepared_accept(&message, raw.clone());
+            (
+                answer_from,
+                unscripted(&self.routes, raw.clone()),
+                raw.clone(),
             )
-            .await
         } else {
-            // The received bytes themselves when they are the parsed message (as usual): a
-            // payload shares them rather than copying them.
-            let payload = if canonical {
-                raw.clone()
+            // The message as parsed: what scripts start from, and what a payload equal to it
+            // is compared with.
+            let buf = MessageBuf::from_message(&message);
+            let original = Bytes::copy_from_slice(buf.as_bytes());
+            let scripted = if scripts {
+                self.run_scripts(
+                    Payload::Hl7(buf.clone()),
+                    original.clone(),
+                    meta.control_id.clone(),
+                )
+                .await
             } else {
-                Bytes::copy_from_slice(original)
+                unscripted(&self.routes, original.clone())
             };
-            unscripted(&self.routes, payload)
+            (AnswerFrom::Copy(buf), scripted, original)
         };
-        let staged = self.stage_scripted(raw, peer, received_at_ms, meta, original, scripted);
+        let staged = self.stage_scripted(raw, peer, received_at_ms, meta, &original, scripted);
         if !staged.children.is_empty() {
             // The children are stored after the parent's commit (they name its id), and before
             // the next frame's message.
             let stored = self.finish_scripted(staged, peer, received_at_ms).await;
-            let answer = self
-                .answer(&buf, stored.id, stored.code, stored.status, stored.ack_text)
-                .await;
+            let answer = self.answer_from(&answer_from, stored).await;
             return Box::pin(std::future::ready(answer));
         }
         let this = Arc::clone(self);
         let peer = peer.to_owned();
         Box::pin(async move {
             let stored = this.finish_scripted(staged, &peer, received_at_ms).await;
-            this.answer(&buf, stored.id, stored.code, stored.status, stored.ack_text)
-                .await
+            this.answer_from(&answer_from, stored).await
         })
     }
 
@@ -189,7 +195,7 @@ impl Pipeline {
         } else {
             match serde_json::from_slice::<serde_json::Value>(&body) {
                 Ok(value) => {
-                    self.run_scripts(Payload::Json(value), body.to_vec(), String::new())
+                    self.run_scripts(Payload::Json(value), body.clone(), String::new())
                         .await
                 }
                 Err(error) => Scripted::Error(format!("the body is not valid JSON: {error}")),
@@ -223,7 +229,7 @@ impl Pipeline {
     async fn run_scripts(
         self: &Arc<Self>,
         original: Payload,
-        received: Vec<u8>,
+        received: Bytes,
         control_id: String,
     ) -> Scripted {
         let this = Arc::clone(self);
