@@ -460,3 +460,42 @@ async fn a_pipelining_sender_gets_acks_and_queue_places_in_frame_order() {
     assert!(commits < 150, "frames shared commits: {commits} for 200");
     stop.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_the_store_refuses_is_answered_ae_and_the_next_one_aa() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, pipeline, stop) = pipeline_source(dir.path()).await;
+    // A control id longer than the store's keys allow: parsed fine, refused by the store.
+    let long_id = "X".repeat(70_000);
+    let mut frames = Vec::new();
+    for id in [long_id.as_str(), "NEXT1"] {
+        frames.extend_from_slice(format!("\x0b{}\x1c\r", hl7(id)).as_bytes());
+    }
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(&frames).await.unwrap();
+    let acks = read_frames(&mut s, 2).await;
+    assert_eq!(acks.len(), 2, "both frames are answered");
+    let (code, control_id) = msa(&acks[0]);
+    assert_eq!(
+        code, "AE",
+        "the refused message gets a NAK: {:.200}",
+        acks[0]
+    );
+    assert_eq!(control_id, long_id, "the NAK names the refused message");
+    let nak = ihub::hl7::Message::parse(acks[0].as_bytes()).unwrap();
+    assert!(
+        nak.get("ERR-8")
+            .map(|v| v.text().contains("send it again"))
+            .unwrap_or(false),
+        "the NAK says why: {:.300}",
+        acks[0]
+    );
+    assert_eq!(msa(&acks[1]), ("AA".into(), "NEXT1".into()));
+    let next = pipeline
+        .store
+        .message(1)
+        .unwrap()
+        .expect("the next one is stored");
+    assert_eq!(String::from_utf8_lossy(&next.raw), hl7("NEXT1"));
+    stop.cancel();
+}
