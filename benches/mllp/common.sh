@@ -1,4 +1,5 @@
-# Shared by run.sh and sustained.sh (sourced, not run): ports and the benchmark channel file.
+# Shared by run.sh, sustained.sh and threads.sh (sourced, not run): ports, the benchmark channel
+# file, and starting an engine on it.
 
 # A TCP port nothing listens on right now.
 free_port() {
@@ -33,4 +34,19 @@ bench_channel() {
         echo 'type = "file"'
         echo 'directory = "out"'
     fi
+}
+
+# Starts $IHUB in the engine directory $1 (created if missing) on the benchmark channel with
+# durability $2 and destination $3 ("dest" or "nodest"), and waits until it listens. Sets
+# `port` (the channel's MLLP port) and `pid` (the engine's).
+start_engine() {
+    local dir=$1 api
+    mkdir -p "$dir/channels"
+    port=$(free_port)
+    api=$(free_port)
+    bench_channel "$2" "$port" "$3" > "$dir/channels/bench.toml"
+    ( cd "$dir" && NO_COLOR=1 exec "$IHUB" run --channels channels --data data \
+        --api "127.0.0.1:$api" ) > "$dir/engine.log" 2>&1 &
+    pid=$!
+    wait_port "$port"
 }

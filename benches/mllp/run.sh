@@ -31,7 +31,7 @@ CELLS=${CELLS:-"--conns 1,4,16 --window 1,16 --per-conn 100000 --max-total 10000
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
-# free_port, wait_port, bench_channel
+# free_port, wait_port, bench_channel, start_engine
 source "$here/common.sh"
 
 # load LABEL PORT PID CHECK
@@ -66,15 +66,11 @@ run_engine() {
     local mode=$1
     local durability=${mode%%-*}
     local dir="$out/engine-$mode"
-    rm -rf "$dir"; mkdir -p "$dir/channels"
-    local port api; port=$(free_port); api=$(free_port)
+    rm -rf "$dir"
     local dest=dest
     [[ $mode == *-nodest ]] && dest=nodest
-    bench_channel "$durability" "$port" "$dest" > "$dir/channels/bench.toml"
-    ( cd "$dir" && NO_COLOR=1 exec "$IHUB" run --channels channels --data data \
-        --api "127.0.0.1:$api" ) > "$dir/engine.log" 2>&1 &
-    local pid=$!
-    wait_port "$port"
+    local port pid
+    start_engine "$dir" "$durability" "$dest"
     sleep 2
     ps -o rss= -p "$pid" > "$out/engine-$mode.idle-rss"
     load "engine-$mode" "$port" "$pid" ctrl

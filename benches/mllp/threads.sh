@@ -26,18 +26,11 @@ SECS=${SECS:-3}
 
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-mkdir "$dir/channels"
-# free_port, wait_port, bench_channel
+# free_port, wait_port, bench_channel, start_engine
 source "$here/common.sh"
-port=$(free_port)
-api=$(free_port)
 dest=nodest
 [[ -n ${DEST:-} ]] && dest=dest
-bench_channel "$DURABILITY" "$port" "$dest" > "$dir/channels/bench.toml"
-( cd "$dir" && NO_COLOR=1 exec "$IHUB" run --channels channels --data data \
-    --api "127.0.0.1:$api" ) > "$dir/engine.log" 2>&1 &
-pid=$!
-wait_port "$port"
+start_engine "$dir" "$DURABILITY" "$dest"
 
 "$LOAD" --addr "127.0.0.1:$port" --messages "$MESSAGES" --conns "$CONNS" --window "$WINDOW" \
     --per-conn 100000000 --max-total 1000000000 --duration $((SECS + 3)) --repeat 1 \
