@@ -52,6 +52,11 @@ pub struct ListenerSettings {
 /// stops reading until the oldest is answered, so a sender cannot make it hold unbounded work.
 pub const MAX_IN_FLIGHT: usize = 32;
 
+/// The read buffer of a connection, and what one read may take at most. A pipelining sender
+/// has several frames of a few KB waiting in the socket: with the codec's default of 8 KB a
+/// read took about one frame, so every frame cost its own `recv` and its own wake-up.
+const READ_BUFFER_BYTES: usize = 64 * 1024;
+
 /// A submitted frame's reply, once it is ready (see [`FrameHandler::submit`]).
 pub type PendingReply = Pin<Box<dyn Future<Output = Option<Bytes>> + Send>>;
 
@@ -149,9 +154,10 @@ async fn connection<S, H>(
     S: AsyncRead + AsyncWrite + Unpin,
     H: FrameHandler,
 {
-    let mut framed = Framed::new(
+    let mut framed = Framed::with_capacity(
         stream,
         MllpCodec::with_max_frame_bytes(settings.max_message_bytes),
+        READ_BUFFER_BYTES,
     );
     let mut waiting: FuturesOrdered<PendingReply> = FuturesOrdered::new();
     let problem =
