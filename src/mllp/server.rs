@@ -79,6 +79,25 @@ pub trait FrameHandler: Send + Sync + 'static {
         }
     }
 
+    /// Submits frames that arrived together (in one read), in order, as
+    /// [`FrameHandler::submit`] would one by one. The engine stores them with one journal
+    /// write. The default submits them one after another.
+    // As for `submit`: the replies are futures on purpose.
+    #[allow(clippy::async_yields_async)]
+    fn submit_all(
+        &self,
+        frames: Vec<Bytes>,
+        peer: SocketAddr,
+    ) -> impl Future<Output = Vec<PendingReply>> + Send {
+        async move {
+            let mut replies = Vec::with_capacity(frames.len());
+            for frame in frames {
+                replies.push(self.submit(frame, peer).await);
+            }
+            replies
+        }
+    }
+
     /// Called when a connection is closed because of a framing problem or a timeout, so the
     /// owner can count it. `reason` is a short sentence without message content.
     fn connection_problem(&self, _peer: SocketAddr, _reason: &str) {}
@@ -266,6 +285,29 @@ where
         };
         partial_since = None;
         last_activity = Instant::now();
-        waiting.push_back(handler.submit(frame, peer).await);
+        // The frames that came with it (in the same read) are submitted together, and before
+        // any reply is written, so their replies go out together too.
+        let mut frames = vec![frame];
+        let mut ended = None;
+        while waiting.len() + frames.len() < MAX_IN_FLIGHT && !framed.read_buffer().is_empty() {
+            match framed.next().now_or_never() {
+                Some(Some(Ok(frame))) => frames.push(frame),
+                Some(Some(Err(error))) => {
+                    ended = Some(Some(error.to_string()));
+                    break;
+                }
+                Some(None) => {
+                    ended = Some(None);
+                    break;
+                }
+                None => break,
+            }
+        }
+        for reply in handler.submit_all(frames, peer).await {
+            waiting.push_back(reply);
+        }
+        if let Some(ended) = ended {
+            return ended;
+        }
     }
 }

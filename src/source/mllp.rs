@@ -30,6 +30,20 @@ impl FrameHandler for ToPipeline {
         Box::pin(async move { answering.await.ack })
     }
 
+    /// Frames that arrived together are staged in one batch, so the store journals them
+    /// with one write.
+    async fn submit_all(&self, frames: Vec<Bytes>, peer: SocketAddr) -> Vec<PendingReply> {
+        let peer = peer.to_string();
+        let mut batch = self.pipeline.store.batch();
+        let mut replies = Vec::with_capacity(frames.len());
+        for frame in frames {
+            let answering = self.pipeline.submit_into(frame, &peer, &mut batch).await;
+            replies.push(Box::pin(async move { answering.await.ack }) as PendingReply);
+        }
+        batch.send();
+        replies
+    }
+
     fn connection_problem(&self, peer: SocketAddr, reason: &str) {
         metrics::counter!(crate::metrics::CONNECTION_PROBLEMS, "channel" => self.pipeline.channel.clone()).increment(1);
         tracing::warn!(channel = %self.pipeline.channel, %peer, reason, "Closed an MLLP connection.");

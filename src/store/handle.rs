@@ -12,6 +12,7 @@ use std::thread::JoinHandle;
 
 use tokio::sync::{Notify, oneshot};
 
+use super::accept_batch::AcceptBatch;
 use super::bodies::{self, BodyRef, JournalPos};
 use super::error::StoreError;
 use super::in_flight::InFlight;
@@ -27,7 +28,7 @@ use super::recent_control_ids::RecentControlIds;
 use super::record;
 use super::redb_kv::RedbKv;
 use super::work::{Bookkeeping, Request};
-use super::writer::Writer;
+use super::writer::{SharedWriter, Writer};
 
 /// The schema this build writes. Bump it (with a migration) when a key or record layout
 /// changes incompatibly. Version 2 keeps message bytes in the journal (`bodies.rs`), which
@@ -56,6 +57,8 @@ pub struct Store {
 pub(super) struct Inner {
     pub(super) kv: Arc<dyn Kv>,
     sender: Option<mpsc::Sender<Request>>,
+    /// The writer's state, for `interval` accepts journaled on the caller's thread.
+    shared_writer: Option<Arc<SharedWriter>>,
     writer: Option<JoinHandle<()>>,
     commits: Arc<AtomicU64>,
     /// How far the database has caught up with what the writer answered (for reads).
@@ -123,6 +126,7 @@ impl Store {
         )
         .with_journal_dir(dir.to_path_buf())
         .with_recent_control_ids(Arc::clone(&recent_control_ids));
+        let shared_writer = writer.shared();
         let handle = std::thread::Builder::new()
             .name("ihub-store-writer".into())
             .spawn(move || writer.run())
@@ -135,6 +139,7 @@ impl Store {
             inner: Arc::new(Inner {
                 kv,
                 sender: Some(sender),
+                shared_writer: Some(shared_writer),
                 writer: Some(handle),
                 commits,
                 progress,
@@ -227,6 +232,67 @@ impl Store {
         wake: Vec<Arc<Notify>>,
         in_flight: bool,
     ) -> Accepting {
+        // Dropping the batch hands the message over.
+        self.batch().stage(msg, durability, wake, in_flight)
+    }
+
+    /// A batch of accepts handed to the writer together ([`AcceptBatch`]).
+    pub fn batch(&self) -> AcceptBatch {
+        AcceptBatch::new(self.clone())
+    }
+
+    /// Hands accepts (in the order given) to the writer. `interval` accepts are journaled
+    /// right here, on the caller's thread, when nothing sent before them is still waiting
+    /// for the writer thread; everything else goes through the thread's channel. A request
+    /// that cannot be handed over is dropped, and its [`Accepting`] says the writer is gone.
+    pub(super) fn hand_over(&self, requests: Vec<Request>) {
+        let (Some(sender), Some(shared)) = (&self.inner.sender, &self.inner.shared_writer) else {
+            return;
+        };
+        let interval = requests.iter().all(|r| {
+            matches!(
+                r,
+                Request::Accept {
+                    durability: Durability::Interval { .. },
+                    ..
+                }
+            )
+        });
+        let requests = if interval {
+            match shared.try_lead(requests) {
+                Ok(wake_writer) => {
+                    if wake_writer {
+                        let _ = sender.send(Request::Wake);
+                    }
+                    return;
+                }
+                Err(requests) => requests,
+            }
+        } else {
+            requests
+        };
+        shared.queue(requests.len());
+        for request in requests {
+            if sender.send(request).is_err() {
+                shared.unqueue();
+            }
+        }
+    }
+
+    /// Builds the accept request for `msg`, and the [`Accepting`] that waits for its answer.
+    pub(super) fn accept_request(
+        &self,
+        msg: NewMessage,
+        durability: Durability,
+        wake: Vec<Arc<Notify>>,
+        in_flight: bool,
+    ) -> (Option<Request>, Accepting) {
+        if self.inner.sender.is_none() {
+            let gone = Accepting {
+                answer: Err(StoreError::WriterGone),
+            };
+            return (None, gone);
+        }
         let in_flight = if in_flight {
             self.inner
                 .in_flight
@@ -235,21 +301,14 @@ impl Store {
             None
         };
         let (reply, answer) = oneshot::channel();
-        let sent = match self.inner.sender.as_ref() {
-            Some(sender) => sender
-                .send(Request::Accept {
-                    msg: Box::new(msg),
-                    durability,
-                    reply,
-                    wake,
-                    in_flight,
-                })
-                .map_err(|_| StoreError::WriterGone),
-            None => Err(StoreError::WriterGone),
+        let request = Request::Accept {
+            msg: Box::new(msg),
+            durability,
+            reply,
+            wake,
+            in_flight,
         };
-        Accepting {
-            answer: sent.map(|()| answer),
-        }
+        (Some(request), Accepting { answer: Ok(answer) })
     }
 
     /// Records a delivery attempt of `message_id` to `destination`, and moves its queue entry:

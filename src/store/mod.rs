@@ -64,6 +64,7 @@
 //! # Ok(()) }
 //! ```
 
+mod accept_batch;
 mod applier;
 mod background_sync;
 mod bodies;
@@ -91,6 +92,7 @@ mod tx;
 mod work;
 mod writer;
 
+pub use accept_batch::AcceptBatch;
 pub use conflicts::{ConflictChoice, ConflictId, ConflictRecord, ConflictResolution, NewConflict};
 pub use error::{Source, StoreError};
 pub use handle::{Accepting, Store};

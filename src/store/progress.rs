@@ -40,6 +40,16 @@ impl Progress {
         self.backlog_bytes.fetch_add(bytes, Ordering::SeqCst);
     }
 
+    /// Whether fewer than `bytes` bytes and `groups` groups wait for the applier.
+    pub(crate) fn has_room(&self, bytes: u64, groups: u64) -> bool {
+        self.backlog_bytes.load(Ordering::SeqCst) <= bytes
+            && self
+                .forwarded
+                .load(Ordering::SeqCst)
+                .saturating_sub(self.applied.load(Ordering::SeqCst))
+                < groups
+    }
+
     /// Waits while more than `limit` bytes wait for the applier (at most [`MAX_WAIT`] at a
     /// time: a stuck applier is logged by the readers, and the writer must not hang for good).
     pub(crate) fn wait_for_room(&self, limit: u64) {

@@ -32,6 +32,8 @@ pub(crate) enum Request {
     Bookkeeping(Bookkeeping),
     /// Make everything durable.
     Flush { reply: Reply<()> },
+    /// Nothing to do: wakes the writer thread to look at a deadline a caller set.
+    Wake,
 }
 
 impl Request {

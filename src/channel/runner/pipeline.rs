@@ -18,7 +18,7 @@ use crate::channel::stage::TransformStage;
 use crate::channel::{AckMode, DuplicateAction};
 use crate::hl7::{AckCode, Message, MessageBuf};
 use crate::script::{Filter, Payload};
-use crate::store::{self, Durability, MessageMeta, MessageStatus, Store};
+use crate::store::{self, AcceptBatch, Durability, MessageMeta, MessageStatus, Store};
 
 /// One destination as the pipeline sees it: where to queue, what to queue, whom to wake.
 pub struct Route {
@@ -99,11 +99,28 @@ impl Pipeline {
     /// Messages with emitted children, unreadable input and duplicates are stored completely
     /// here (the answer is then ready).
     pub async fn submit(self: &Arc<Self>, raw: Bytes, peer: &str) -> Answering {
+        let mut batch = self.store.batch();
+        let answering = self.submit_into(raw, peer, &mut batch).await;
+        batch.send();
+        answering
+    }
+
+    /// [`Pipeline::submit`] with the store's part staged in `batch`: the caller submits the
+    /// frames it has, one after another, then sends the batch, and the store journals them
+    /// together. Whatever must wait (scripts, a duplicate's or an unreadable message's
+    /// answer, emitted children) sends what the batch holds first, so order is kept.
+    pub async fn submit_into(
+        self: &Arc<Self>,
+        raw: Bytes,
+        peer: &str,
+        batch: &mut AcceptBatch,
+    ) -> Answering {
         let received_at_ms = now_ms();
         self.meters.received(&self.channel).increment(1);
         let message = match Message::parse(&raw) {
             Ok(message) => message,
             Err(error) => {
+                batch.send();
                 let answer = self.unreadable(raw, peer, received_at_ms, &error).await;
                 return Box::pin(std::future::ready(answer));
             }
@@ -115,6 +132,7 @@ impl Pipeline {
         let scripts = self.has_scripts();
 
         if let Some(found) = self.duplicate_of(&meta.control_id, received_at_ms) {
+            batch.send();
             let buf = MessageBuf::from_message(&message);
             metrics::counter!(crate::metrics::DUPLICATES, "channel" => self.channel.clone())
                 .increment(1);
@@ -151,6 +169,7 @@ impl Pipeline {
             let buf = MessageBuf::from_message(&message);
             let original = Bytes::copy_from_slice(buf.as_bytes());
             let scripted = if scripts {
+                batch.send();
                 self.run_scripts(
                     Payload::Hl7(buf.clone()),
                     original.clone(),
@@ -162,8 +181,10 @@ impl Pipeline {
             };
             (AnswerFrom::Copy(buf), scripted, original)
         };
-        let staged = self.stage_scripted(raw, peer, received_at_ms, meta, &original, scripted);
+        let staged =
+            self.stage_scripted(batch, raw, peer, received_at_ms, meta, &original, scripted);
         if !staged.children.is_empty() {
+            batch.send();
             // The children are stored after the parent's commit (they name its id), and before
             // the next frame's message.
             let stored = self.finish_scripted(staged, peer, received_at_ms).await;

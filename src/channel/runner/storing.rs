@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::channel::scripted::{Child, Scripted, control_id_of};
 use crate::hl7::{AckCode, Message, MessageBuf};
 use crate::script::Payload;
-use crate::store::{self, MessageMeta, MessageStatus, NewDelivery, NewMessage};
+use crate::store::{self, AcceptBatch, MessageMeta, MessageStatus, NewDelivery, NewMessage};
 
 use super::{Disposition, Pipeline};
 
@@ -25,13 +25,25 @@ impl Pipeline {
         original: &[u8],
         scripted: Scripted,
     ) -> StoredOutcome {
-        let staged = self.stage_scripted(raw, peer, received_at_ms, meta, original, scripted);
+        // The temporary batch hands the message over at the end of the statement.
+        let staged = self.stage_scripted(
+            &mut self.store.batch(),
+            raw,
+            peer,
+            received_at_ms,
+            meta,
+            original,
+            scripted,
+        );
         self.finish_scripted(staged, peer, received_at_ms).await
     }
 
-    /// The in-order half of [`Pipeline::store_scripted`]: hands the message to the writer.
+    /// The in-order half of [`Pipeline::store_scripted`]: stages the message in `batch`, which
+    /// hands it to the writer.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn stage_scripted(
         &self,
+        batch: &mut AcceptBatch,
         raw: Bytes,
         peer: &str,
         received_at_ms: u64,
@@ -42,7 +54,8 @@ impl Pipeline {
         match scripted {
             Scripted::Error(reason) => {
                 metrics::counter!(crate::metrics::ERRORS, "channel" => self.channel.clone(), "stage" => "processing", "error_type" => "script").increment(1);
-                let id = self.record(
+                let id = self.record_into(
+                    batch,
                     raw,
                     peer,
                     received_at_ms,
@@ -67,7 +80,8 @@ impl Pipeline {
                 metrics::counter!(crate::metrics::FILTERED, "channel" => self.channel.clone())
                     .increment(1);
                 let reason = with_emitted(reason, children.len());
-                let id = self.record(
+                let id = self.record_into(
+                    batch,
                     raw,
                     peer,
                     received_at_ms,
@@ -107,7 +121,8 @@ impl Pipeline {
                     None => None,
                 };
                 let woken: Vec<String> = deliveries.iter().map(|d| d.destination.clone()).collect();
-                let id = self.record(
+                let id = self.record_into(
+                    batch,
                     raw,
                     peer,
                     received_at_ms,
@@ -233,6 +248,35 @@ impl Pipeline {
         transformed: Option<Vec<u8>>,
         deliveries: Vec<NewDelivery>,
     ) -> store::Accepting {
+        // The temporary batch hands the message over at the end of the statement.
+        self.record_into(
+            &mut self.store.batch(),
+            raw,
+            peer,
+            received_at_ms,
+            meta,
+            status,
+            error,
+            transformed,
+            deliveries,
+        )
+    }
+
+    /// [`Pipeline::record`] into `batch`, which hands it to the writer with the messages
+    /// staged with it.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn record_into(
+        &self,
+        batch: &mut AcceptBatch,
+        raw: Bytes,
+        peer: &str,
+        received_at_ms: u64,
+        meta: MessageMeta,
+        status: MessageStatus,
+        error: Option<String>,
+        transformed: Option<Vec<u8>>,
+        deliveries: Vec<NewDelivery>,
+    ) -> store::Accepting {
         // Each destination's worker is woken by the store once the message is in its queue.
         let wake = deliveries
             .iter()
@@ -251,8 +295,7 @@ impl Pipeline {
             deliveries,
         };
         let detects_duplicates = self.duplicate_window.is_some();
-        self.store
-            .submit_waking(message, self.durability, wake, detects_duplicates)
+        batch.stage(message, self.durability, wake, detects_duplicates)
     }
 
     /// Stores a message that goes to no destination (a duplicate, filtered, or failed in a
