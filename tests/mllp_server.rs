@@ -130,6 +130,18 @@ async fn an_oversize_frame_closes_only_its_connection() {
 }
 
 #[tokio::test]
+async fn frames_read_together_with_an_oversize_one_are_answered_before_the_close() {
+    let (addr, handler, _shutdown, _task) = start(settings()).await;
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let mut bytes = b"\x0bone\x1c\r\x0btwo\x1c\r\x0b".to_vec();
+    bytes.extend(std::iter::repeat_n(b'x', 4096));
+    s.write_all(&bytes).await.unwrap();
+    assert_eq!(read_frames(&mut s, 2).await, ["ACK:one", "ACK:two"]);
+    assert!(closed_by_peer(&mut s).await, "oversize sender disconnected");
+    assert_eq!(handler.problems.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
 async fn a_slow_sender_is_cut_off_without_delaying_others() {
     let (addr, handler, _shutdown, _task) = start(settings()).await;
     let mut slow = TcpStream::connect(addr).await.unwrap();
@@ -326,6 +338,7 @@ async fn pipelined_replies_overlap_and_go_back_in_frame_order() {
 /// no delivery worker, behind the MLLP source: what a pipelining sender talks to in the engine.
 async fn pipeline_source(
     dir: &Path,
+    durability: ihub::store::Durability,
 ) -> (
     SocketAddr,
     Arc<ihub::channel::runner::Pipeline>,
@@ -345,7 +358,7 @@ async fn pipeline_source(
             transform: None,
             wake: Arc::new(tokio::sync::Notify::new()),
         }],
-        durability: ihub::store::Durability::Sync,
+        durability,
         ack_mode: AckMode::Original,
         duplicate_window: Some(Duration::from_secs(3600)),
         duplicate_action: DuplicateAction::Ack,
@@ -382,8 +395,19 @@ fn msa(ack: &str) -> (String, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pipelining_sender_gets_acks_and_queue_places_in_frame_order() {
+    pipelined_acks_and_queue_places(ihub::store::Durability::Sync).await;
+}
+
+/// The same with `interval`, where the frames of one read are journaled together on the
+/// connection's own thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipelining_sender_gets_acks_and_queue_places_in_frame_order_with_interval() {
+    pipelined_acks_and_queue_places(ihub::store::Durability::Interval { max_delay_ms: 20 }).await;
+}
+
+async fn pipelined_acks_and_queue_places(durability: ihub::store::Durability) {
     let dir = tempfile::tempdir().unwrap();
-    let (addr, pipeline, stop) = pipeline_source(dir.path()).await;
+    let (addr, pipeline, stop) = pipeline_source(dir.path(), durability).await;
     // 200 frames written at once: frame 100 is unreadable (a NAK), frame 151 repeats frame
     // 150's control id (a duplicate of a message that may still be on its way to the store).
     let ids: Vec<String> = (0..200)
@@ -464,7 +488,7 @@ async fn a_pipelining_sender_gets_acks_and_queue_places_in_frame_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_the_store_refuses_is_answered_ae_and_the_next_one_aa() {
     let dir = tempfile::tempdir().unwrap();
-    let (addr, pipeline, stop) = pipeline_source(dir.path()).await;
+    let (addr, pipeline, stop) = pipeline_source(dir.path(), ihub::store::Durability::Sync).await;
     // A control id longer than the store's keys allow: parsed fine, refused by the store.
     let long_id = "X".repeat(70_000);
     let mut frames = Vec::new();

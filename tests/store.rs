@@ -330,6 +330,47 @@ async fn counts(backend: Backend) {
     );
 }
 
+/// A batch hands its messages over only when sent (or dropped), in the order staged: their
+/// ids and queue places follow that order, and nothing is answered before.
+async fn batches_hand_over_in_staging_order(backend: Backend) {
+    use futures_util::FutureExt;
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), backend);
+    for durability in [Durability::Interval { max_delay_ms: 20 }, Durability::Sync] {
+        let first = store.channel_counts(CHANNEL).unwrap().total();
+        let mut batch = store.batch();
+        let mut accepting: Vec<Accepting> = (first..first + 3)
+            .map(|n| {
+                let msg = message(CHANNEL, n, 1_000 + n, &["a"]);
+                batch.stage(msg, durability, Vec::new(), true)
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        for pending in &mut accepting {
+            assert!(
+                pending.now_or_never().is_none(),
+                "answered before the batch was sent ({durability:?})"
+            );
+        }
+        drop(batch);
+        let mut ids = Vec::new();
+        for pending in accepting {
+            ids.push(pending.await.unwrap());
+        }
+        assert!(ids.windows(2).all(|w| w[0] + 1 == w[1]), "{ids:?}");
+        for (k, id) in ids.iter().enumerate() {
+            let stored = store.message(*id).unwrap().expect("stored");
+            assert_eq!(stored.meta.control_id, format!("CTRL{}", first + k as u64));
+            let head = store.next_delivery(CHANNEL, "a").unwrap().unwrap();
+            assert_eq!(head.message_id, *id, "queue order ({durability:?})");
+            store
+                .record_attempt(CHANNEL, "a", *id, attempt(true, None), NextStep::Sent)
+                .await
+                .unwrap();
+        }
+    }
+}
+
 async fn fifo_per_destination(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path(), backend);
@@ -1331,7 +1372,9 @@ fn crash_message(task: u64, n: u64) -> NewMessage {
 }
 
 /// SIGKILL a store under load; every message acknowledged (printed after `accept` returned)
-/// must be there after reopening, with its content.
+/// must be there after reopening, with its content. Half the child's tasks accept with `sync`,
+/// half with `interval` in batches: a process crash loses neither (only a power cut may lose
+/// the last `interval` milliseconds).
 fn kill_9_loses_nothing_acknowledged(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(std::env::current_exe().unwrap())
@@ -1410,6 +1453,19 @@ fn kill_9_loses_nothing_acknowledged(backend: Backend) {
             "control-id index entry of message {id}"
         );
     }
+    // Each task's messages got ids in the order it handed them over, batches included.
+    for task in 0..8 {
+        let mut ids: Vec<(u64, u64)> = acked
+            .iter()
+            .filter(|(_, t, _)| *t == task)
+            .map(|(id, _, n)| (*n, *id))
+            .collect();
+        ids.sort_unstable();
+        assert!(
+            ids.windows(2).all(|w| w[0].1 < w[1].1),
+            "task {task}: ids out of order: {ids:?}"
+        );
+    }
     let stored = store.channel_counts(CHANNEL).unwrap().total();
     println!(
         "kill -9 ({backend}): {} acknowledged ({at_kill} when killed), {stored} stored, all acknowledged present; reopen took {reopen_ms} ms",
@@ -1445,13 +1501,35 @@ fn crash_child() {
                 let deadline = Instant::now() + Duration::from_secs(120);
                 let mut n = 0;
                 while Instant::now() < deadline {
-                    let id = store
-                        .accept(crash_message(task, n), Durability::Sync)
-                        .await
-                        .unwrap();
-                    // println! takes the stdout lock: one whole line per ACK.
-                    println!("ACK {id} {task} {n}");
-                    n += 1;
+                    if task < 4 {
+                        let id = store
+                            .accept(crash_message(task, n), Durability::Sync)
+                            .await
+                            .unwrap();
+                        // println! takes the stdout lock: one whole line per ACK.
+                        println!("ACK {id} {task} {n}");
+                        n += 1;
+                        continue;
+                    }
+                    // The other half as a pipelining connection does it: `interval` accepts
+                    // staged in batches of one to four, mostly journaled on this very thread.
+                    // A process crash must lose none of them either (they reached the file).
+                    let mut batch = store.batch();
+                    let accepting: Vec<_> = (n..n + 1 + n % 4)
+                        .map(|m| {
+                            let interval = Durability::Interval { max_delay_ms: 50 };
+                            (
+                                m,
+                                batch.stage(crash_message(task, m), interval, Vec::new(), true),
+                            )
+                        })
+                        .collect();
+                    batch.send();
+                    for (m, accepted) in accepting {
+                        let id = accepted.await.unwrap();
+                        println!("ACK {id} {task} {m}");
+                        n = m + 1;
+                    }
                 }
             }));
         }
@@ -1767,6 +1845,10 @@ macro_rules! backend_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn counts() {
                 super::counts($backend).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn batches_hand_over_in_staging_order() {
+                super::batches_hand_over_in_staging_order($backend).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn fifo_per_destination() {
