@@ -282,7 +282,8 @@ impl SharedWriter {
 
     /// Journals `interval` accepts on the caller's thread, as one group, with no hop to the
     /// writer thread and back, when that keeps every order: nothing sent to the writer thread
-    /// waits to be numbered, nobody else holds the writer's state, and the applier has room.
+    /// waits to be numbered, nobody else holds the writer's state, the group fits in the
+    /// journal segment, and the applier has room.
     /// Returns the requests when they must go to the writer thread after all, else whether
     /// that thread must be woken to see a new deadline.
     pub(crate) fn try_lead(&self, requests: Vec<Request>) -> Result<bool, Vec<Request>> {
@@ -292,7 +293,11 @@ impl SharedWriter {
         let Ok(mut state) = self.state.try_lock() else {
             return Err(requests);
         };
-        if self.queued.load(Ordering::SeqCst) > 0 || !state.can_lead() {
+        let bytes = requests
+            .iter()
+            .map(|r| r.weight() + RECORD_HEADER_GUESS)
+            .sum();
+        if self.queued.load(Ordering::SeqCst) > 0 || !state.can_lead(bytes) {
             return Err(requests);
         }
         let before = state.deadline();
@@ -334,9 +339,16 @@ impl WriterState {
         Some(applier)
     }
 
-    /// Whether a caller may journal here: there is a journal and the applier has room.
-    fn can_lead(&self) -> bool {
-        self.journal.is_some()
+    /// Whether a caller may journal `bytes` of messages here: there is a journal, the group
+    /// will not fill its segment (starting the next one syncs the directory, which is the
+    /// thread's to wait for, not a runtime worker's), and the applier has room.
+    fn can_lead(&self, bytes: usize) -> bool {
+        let room_in_segment = self.journal.as_ref().is_some_and(|j| {
+            j.len()
+                .saturating_add(u64::try_from(bytes).unwrap_or(u64::MAX))
+                < SEGMENT_BYTES
+        });
+        room_in_segment
             && self.to_applier.is_some()
             && self
                 .progress
