@@ -58,7 +58,7 @@ pub(super) struct Inner {
     pub(super) kv: Arc<dyn Kv>,
     sender: Option<mpsc::Sender<Request>>,
     /// The writer's state, for `interval` accepts journaled on the caller's thread.
-    shared_writer: Option<Arc<SharedWriter>>,
+    shared_writer: Arc<SharedWriter>,
     writer: Option<JoinHandle<()>>,
     commits: Arc<AtomicU64>,
     /// How far the database has caught up with what the writer answered (for reads).
@@ -139,7 +139,7 @@ impl Store {
             inner: Arc::new(Inner {
                 kv,
                 sender: Some(sender),
-                shared_writer: Some(shared_writer),
+                shared_writer,
                 writer: Some(handle),
                 commits,
                 progress,
@@ -246,9 +246,10 @@ impl Store {
     /// for the writer thread; everything else goes through the thread's channel. A request
     /// that cannot be handed over is dropped, and its [`Accepting`] says the writer is gone.
     pub(super) fn hand_over(&self, requests: Vec<Request>) {
-        let (Some(sender), Some(shared)) = (&self.inner.sender, &self.inner.shared_writer) else {
+        let Some(sender) = &self.inner.sender else {
             return;
         };
+        let shared = &self.inner.shared_writer;
         let interval = requests.iter().all(|r| {
             matches!(
                 r,
