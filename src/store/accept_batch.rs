@@ -6,8 +6,9 @@
 
 use std::sync::Arc;
 
-use tokio::sync::Notify;
+use tokio::sync::{Notify, oneshot};
 
+use super::error::StoreError;
 use super::handle::{Accepting, Store};
 use super::model::{Durability, NewMessage};
 use super::work::Request;
@@ -56,5 +57,83 @@ impl AcceptBatch {
 impl Drop for AcceptBatch {
     fn drop(&mut self) {
         self.send();
+    }
+}
+
+impl Store {
+    /// A batch of accepts handed to the writer together ([`AcceptBatch`]).
+    pub fn batch(&self) -> AcceptBatch {
+        AcceptBatch::new(self.clone())
+    }
+
+    /// Hands accepts (in the order given) to the writer. `interval` accepts are journaled
+    /// right here, on the caller's thread, when nothing sent before them is still waiting
+    /// for the writer thread; everything else goes through the thread's channel. A request
+    /// that cannot be handed over is dropped, and its [`Accepting`] says the writer is gone.
+    fn hand_over(&self, requests: Vec<Request>) {
+        let Some(sender) = &self.inner.sender else {
+            return;
+        };
+        let shared = &self.inner.shared_writer;
+        let interval = requests.iter().all(|r| {
+            matches!(
+                r,
+                Request::Accept {
+                    durability: Durability::Interval { .. },
+                    ..
+                }
+            )
+        });
+        let requests = if interval {
+            match shared.try_lead(requests) {
+                Ok(wake_writer) => {
+                    if wake_writer {
+                        let _ = sender.send(Request::Wake);
+                    }
+                    return;
+                }
+                Err(requests) => requests,
+            }
+        } else {
+            requests
+        };
+        shared.queue(requests.len());
+        for request in requests {
+            if sender.send(request).is_err() {
+                shared.unqueue();
+            }
+        }
+    }
+
+    /// Builds the accept request for `msg`, and the [`Accepting`] that waits for its answer.
+    fn accept_request(
+        &self,
+        msg: NewMessage,
+        durability: Durability,
+        wake: Vec<Arc<Notify>>,
+        in_flight: bool,
+    ) -> (Option<Request>, Accepting) {
+        if self.inner.sender.is_none() {
+            let gone = Accepting {
+                answer: Err(StoreError::WriterGone),
+            };
+            return (None, gone);
+        }
+        let in_flight = if in_flight {
+            self.inner
+                .in_flight
+                .enter(&msg.channel, &msg.meta.control_id)
+        } else {
+            None
+        };
+        let (reply, answer) = oneshot::channel();
+        let request = Request::Accept {
+            msg: Box::new(msg),
+            durability,
+            reply,
+            wake,
+            in_flight,
+        };
+        (Some(request), Accepting { answer: Ok(answer) })
     }
 }

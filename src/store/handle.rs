@@ -12,7 +12,6 @@ use std::thread::JoinHandle;
 
 use tokio::sync::{Notify, oneshot};
 
-use super::accept_batch::AcceptBatch;
 use super::bodies::{self, BodyRef, JournalPos};
 use super::error::StoreError;
 use super::in_flight::InFlight;
@@ -27,8 +26,9 @@ use super::progress::Progress;
 use super::recent_control_ids::RecentControlIds;
 use super::record;
 use super::redb_kv::RedbKv;
+use super::shared_writer::SharedWriter;
 use super::work::{Bookkeeping, Request};
-use super::writer::{SharedWriter, Writer};
+use super::writer::Writer;
 
 /// The schema this build writes. Bump it (with a migration) when a key or record layout
 /// changes incompatibly. Version 2 keeps message bytes in the journal (`bodies.rs`), which
@@ -56,14 +56,14 @@ pub struct Store {
 
 pub(super) struct Inner {
     pub(super) kv: Arc<dyn Kv>,
-    sender: Option<mpsc::Sender<Request>>,
+    pub(super) sender: Option<mpsc::Sender<Request>>,
     /// The writer's state, for `interval` accepts journaled on the caller's thread.
-    shared_writer: Arc<SharedWriter>,
+    pub(super) shared_writer: Arc<SharedWriter>,
     writer: Option<JoinHandle<()>>,
     commits: Arc<AtomicU64>,
     /// How far the database has caught up with what the writer answered (for reads).
     pub(super) progress: Arc<Progress>,
-    in_flight: Arc<InFlight>,
+    pub(super) in_flight: Arc<InFlight>,
     /// Control-id index entries not in the database yet (readers ask it first).
     pub(super) recent_control_ids: Arc<RecentControlIds>,
     backend: Backend,
@@ -236,82 +236,6 @@ impl Store {
         self.batch().stage(msg, durability, wake, in_flight)
     }
 
-    /// A batch of accepts handed to the writer together ([`AcceptBatch`]).
-    pub fn batch(&self) -> AcceptBatch {
-        AcceptBatch::new(self.clone())
-    }
-
-    /// Hands accepts (in the order given) to the writer. `interval` accepts are journaled
-    /// right here, on the caller's thread, when nothing sent before them is still waiting
-    /// for the writer thread; everything else goes through the thread's channel. A request
-    /// that cannot be handed over is dropped, and its [`Accepting`] says the writer is gone.
-    pub(super) fn hand_over(&self, requests: Vec<Request>) {
-        let Some(sender) = &self.inner.sender else {
-            return;
-        };
-        let shared = &self.inner.shared_writer;
-        let interval = requests.iter().all(|r| {
-            matches!(
-                r,
-                Request::Accept {
-                    durability: Durability::Interval { .. },
-                    ..
-                }
-            )
-        });
-        let requests = if interval {
-            match shared.try_lead(requests) {
-                Ok(wake_writer) => {
-                    if wake_writer {
-                        let _ = sender.send(Request::Wake);
-                    }
-                    return;
-                }
-                Err(requests) => requests,
-            }
-        } else {
-            requests
-        };
-        shared.queue(requests.len());
-        for request in requests {
-            if sender.send(request).is_err() {
-                shared.unqueue();
-            }
-        }
-    }
-
-    /// Builds the accept request for `msg`, and the [`Accepting`] that waits for its answer.
-    pub(super) fn accept_request(
-        &self,
-        msg: NewMessage,
-        durability: Durability,
-        wake: Vec<Arc<Notify>>,
-        in_flight: bool,
-    ) -> (Option<Request>, Accepting) {
-        if self.inner.sender.is_none() {
-            let gone = Accepting {
-                answer: Err(StoreError::WriterGone),
-            };
-            return (None, gone);
-        }
-        let in_flight = if in_flight {
-            self.inner
-                .in_flight
-                .enter(&msg.channel, &msg.meta.control_id)
-        } else {
-            None
-        };
-        let (reply, answer) = oneshot::channel();
-        let request = Request::Accept {
-            msg: Box::new(msg),
-            durability,
-            reply,
-            wake,
-            in_flight,
-        };
-        (Some(request), Accepting { answer: Ok(answer) })
-    }
-
     /// Records a delivery attempt of `message_id` to `destination`, and moves its queue entry:
     /// [`NextStep::Sent`] and [`NextStep::DeadLetter`] remove it and set that destination's
     /// status; [`NextStep::RetryAt`] keeps its place with the new not-before time. The message's
@@ -417,7 +341,7 @@ impl Store {
 #[derive(Debug)]
 #[must_use = "the message is stored anyway; await this to know when it is durable"]
 pub struct Accepting {
-    answer: Result<oneshot::Receiver<Result<MessageId, StoreError>>, StoreError>,
+    pub(super) answer: Result<oneshot::Receiver<Result<MessageId, StoreError>>, StoreError>,
 }
 
 impl Future for Accepting {

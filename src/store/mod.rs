@@ -86,6 +86,7 @@ mod record;
 mod record_codec;
 mod redb_kv;
 mod segment_gc;
+mod shared_writer;
 #[cfg(feature = "sled")]
 mod sled_kv;
 mod tx;

@@ -36,9 +36,9 @@
 //! Without a journal (unit tests over the in-memory backend) the applier answers accepts after
 //! their commit, which is durable for `sync` accepts.
 
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::applier::Applier;
@@ -52,6 +52,7 @@ use super::ops::{self, Counters};
 use super::progress::Progress;
 use super::recent_control_ids::RecentControlIds;
 use super::record;
+use super::shared_writer::SharedWriter;
 use super::work::{Reply, Request, Work};
 
 /// At most this many requests go into one journal write, so one group's latency stays bounded.
@@ -83,7 +84,7 @@ const KEEP_GROUP_BUFFER: usize = 4 * 1024 * 1024;
 
 /// Bytes a journal record takes beyond its message's bulk bytes (framing, ids, the JSON
 /// header), as a guess for sizing a group's buffer.
-const RECORD_HEADER_GUESS: usize = 512;
+pub(super) const RECORD_HEADER_GUESS: usize = 512;
 
 /// After a failed background sync, try again after this long.
 const SYNC_RETRY: Duration = Duration::from_secs(1);
@@ -102,16 +103,8 @@ pub(crate) struct Writer {
     shared: Arc<SharedWriter>,
 }
 
-/// The writer's state behind a mutex, and how many accepts wait in its channel.
-pub(crate) struct SharedWriter {
-    state: Mutex<WriterState>,
-    /// Accepts sent to the writer thread and not yet numbered (signed: tests send without
-    /// counting).
-    queued: AtomicI64,
-}
-
 /// Everything the writer numbers, journals and forwards with.
-struct WriterState {
+pub(super) struct WriterState {
     /// The next message id.
     next_id: MessageId,
     /// The accept journal; `None` only in unit tests over an in-memory backend.
@@ -165,15 +158,12 @@ impl Writer {
         };
         Writer {
             rx,
-            shared: Arc::new(SharedWriter {
-                state: Mutex::new(state),
-                queued: AtomicI64::new(0),
-            }),
+            shared: Arc::new(SharedWriter::new(state)),
         }
     }
 
     /// The state shared with callers, for [`SharedWriter::try_lead`] and
-    /// [`SharedWriter::queued`].
+    /// [`SharedWriter::queue`].
     pub(crate) fn shared(&self) -> Arc<SharedWriter> {
         Arc::clone(&self.shared)
     }
@@ -256,58 +246,8 @@ impl Writer {
             let mut state = self.shared.lock();
             state.run_due();
             state.handle_group(group);
-            self.shared
-                .queued
-                .fetch_sub(i64::try_from(accepts).unwrap_or(i64::MAX), Ordering::SeqCst);
+            self.shared.numbered(accepts);
         }
-    }
-}
-
-impl SharedWriter {
-    fn lock(&self) -> MutexGuard<'_, WriterState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Counts accepts about to be sent to the writer thread (undone by the thread once it
-    /// has numbered it).
-    pub(crate) fn queue(&self, accepts: usize) {
-        self.queued
-            .fetch_add(i64::try_from(accepts).unwrap_or(i64::MAX), Ordering::SeqCst);
-    }
-
-    /// Takes back [`SharedWriter::queue`] for an accept that could not be sent.
-    pub(crate) fn unqueue(&self) {
-        self.queued.fetch_sub(1, Ordering::SeqCst);
-    }
-
-    /// Journals `interval` accepts on the caller's thread, as one group, with no hop to the
-    /// writer thread and back, when that keeps every order: nothing sent to the writer thread
-    /// waits to be numbered, nobody else holds the writer's state, the group fits in the
-    /// journal segment, and the applier has room.
-    /// Returns the requests when they must go to the writer thread after all, else whether
-    /// that thread must be woken to see a new deadline.
-    pub(crate) fn try_lead(&self, requests: Vec<Request>) -> Result<bool, Vec<Request>> {
-        if self.queued.load(Ordering::SeqCst) > 0 {
-            return Err(requests);
-        }
-        let Ok(mut state) = self.state.try_lock() else {
-            return Err(requests);
-        };
-        let bytes = requests
-            .iter()
-            .map(|r| r.weight() + RECORD_HEADER_GUESS)
-            .sum();
-        if self.queued.load(Ordering::SeqCst) > 0 || !state.can_lead(bytes) {
-            return Err(requests);
-        }
-        let before = state.deadline();
-        state.handle_group(requests);
-        let after = state.deadline();
-        Ok(match (before, after) {
-            (_, None) => false,
-            (None, Some(_)) => true,
-            (Some(before), Some(after)) => after < before,
-        })
     }
 }
 
@@ -342,7 +282,7 @@ impl WriterState {
     /// Whether a caller may journal `bytes` of messages here: there is a journal, the group
     /// will not fill its segment (starting the next one syncs the directory, which is the
     /// thread's to wait for, not a runtime worker's), and the applier has room.
-    fn can_lead(&self, bytes: usize) -> bool {
+    pub(super) fn can_lead(&self, bytes: usize) -> bool {
         let room_in_segment = self.journal.as_ref().is_some_and(|j| {
             j.len()
                 .saturating_add(u64::try_from(bytes).unwrap_or(u64::MAX))
@@ -368,7 +308,7 @@ impl WriterState {
     }
 
     /// The earliest deadline.
-    fn deadline(&self) -> Option<Instant> {
+    pub(super) fn deadline(&self) -> Option<Instant> {
         [self.journal_sync_by, self.checkpoint_by]
             .into_iter()
             .flatten()
@@ -463,7 +403,7 @@ impl WriterState {
     }
 
     /// Checks and journals a group of requests, hands it to the applier, answers its accepts.
-    fn handle_group(&mut self, group: Vec<Request>) {
+    pub(super) fn handle_group(&mut self, group: Vec<Request>) {
         let now = now_ms();
         let journaling = self.journal.is_some();
         // Where this group's records will go.
