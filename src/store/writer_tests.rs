@@ -235,3 +235,74 @@ fn a_woken_worker_finds_its_message_and_the_control_id_leaves_the_in_flight_set(
     drop(sender);
     handle.join().unwrap();
 }
+
+/// A caller journals its own `interval` accepts only when nothing it sent earlier still waits
+/// in the thread's channel; it is answered at once, and the thread, woken for the new
+/// deadline, syncs the journal by it.
+#[test]
+fn a_group_journaled_by_its_caller_keeps_order_and_is_synced_by_its_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let kv = Arc::new(MemKv::default());
+    let journal = journal::Journal::start(dir.path(), 0).unwrap();
+    let (sender, receiver) = mpsc::channel();
+    let counters = Counters {
+        next_id: 1,
+        next_seq: 1,
+    };
+    let writer = Writer::new(
+        Arc::clone(&kv) as Arc<dyn Kv>,
+        receiver,
+        counters,
+        Arc::default(),
+        Some(journal),
+        Arc::default(),
+    )
+    .with_journal_dir(dir.path().to_path_buf());
+    let shared = writer.shared();
+    let handle = std::thread::spawn(move || writer.run());
+    let interval = Durability::Interval { max_delay_ms: 20 };
+
+    // Something sent earlier is still waiting: the caller must not overtake it.
+    shared.queue(1);
+    let (request, _) = accept(1, &[], interval);
+    assert!(
+        shared.try_lead(vec![request]).is_err(),
+        "overtook the queue"
+    );
+    shared.numbered(1);
+
+    let (first, mut first_answer) = accept(1, &[], interval);
+    let (second, mut second_answer) = accept(2, &[], interval);
+    // The thread holds the state for a moment while it starts the applier: try again then.
+    let mut requests = vec![first, second];
+    let started = Instant::now();
+    let wake = loop {
+        match shared.try_lead(requests) {
+            Ok(wake) => break wake,
+            Err(back) => requests = back,
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "never journaled here"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    };
+    assert!(wake, "a new deadline wakes the thread");
+    assert_eq!(first_answer.try_recv().unwrap().unwrap(), 1);
+    assert_eq!(second_answer.try_recv().unwrap().unwrap(), 2);
+    sender.send(Request::Wake).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let unsynced = || {
+        shared
+            .lock()
+            .journal
+            .as_ref()
+            .is_some_and(Journal::unsynced)
+    };
+    while unsynced() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(!unsynced(), "the journal was not synced by its deadline");
+    drop(sender);
+    handle.join().unwrap();
+}
