@@ -22,6 +22,7 @@ struct Echo {
 }
 
 impl FrameHandler for Echo {
+    type Connection = ();
     async fn handle(&self, frame: Bytes, _peer: SocketAddr) -> Option<Bytes> {
         let mut reply = b"ACK:".to_vec();
         reply.extend_from_slice(&frame);
@@ -290,6 +291,7 @@ struct SlowerFirst {
 }
 
 impl FrameHandler for SlowerFirst {
+    type Connection = ();
     async fn handle(&self, frame: Bytes, peer: SocketAddr) -> Option<Bytes> {
         self.submit(frame, peer).await.await
     }

@@ -1514,6 +1514,29 @@ fn crash_child() {
                     // The other half as a pipelining connection does it: `interval` accepts
                     // staged in batches of one to four, mostly journaled on this very thread.
                     // A process crash must lose none of them either (they reached the file).
+                    // Two of these tasks keep a lane of their own and send their next batch
+                    // before the last one is answered, as an MLLP connection does.
+                    if task >= 6 {
+                        let lane = Lane::default();
+                        let mut answering: Vec<(u64, Accepting)> = Vec::new();
+                        while Instant::now() < deadline {
+                            let mut batch = store.batch_in(&lane);
+                            let next: Vec<_> = (n..n + 1 + n % 4)
+                                .map(|m| {
+                                    let interval = Durability::Interval { max_delay_ms: 50 };
+                                    let msg = crash_message(task, m);
+                                    (m, batch.stage(msg, interval, Vec::new(), true))
+                                })
+                                .collect();
+                            n += next.len() as u64;
+                            batch.send();
+                            for (m, accepted) in std::mem::replace(&mut answering, next) {
+                                let id = accepted.await.unwrap();
+                                println!("ACK {id} {task} {m}");
+                            }
+                        }
+                        return;
+                    }
                     let mut batch = store.batch();
                     let accepting: Vec<_> = (n..n + 1 + n % 4)
                         .map(|m| {

@@ -63,6 +63,10 @@ pub type PendingReply = Pin<Box<dyn Future<Output = Option<Bytes>> + Send>>;
 /// Receives each frame; returns the reply to write back, or `None` for no reply (enhanced mode
 /// with MSH-15 = NE, for instance).
 pub trait FrameHandler: Send + Sync + 'static {
+    /// What the handler keeps for one connection while it is open (made when it opens): the
+    /// engine keeps the order its frames are stored in. `()` for nothing.
+    type Connection: Default + Send + Sync;
+
     /// Handles one frame from `peer`.
     fn handle(&self, frame: Bytes, peer: SocketAddr) -> impl Future<Output = Option<Bytes>> + Send;
 
@@ -86,9 +90,11 @@ pub trait FrameHandler: Send + Sync + 'static {
     #[allow(clippy::async_yields_async)]
     fn submit_all(
         &self,
+        connection: &Self::Connection,
         frames: Vec<Bytes>,
         peer: SocketAddr,
     ) -> impl Future<Output = Vec<PendingReply>> + Send {
+        let _ = connection;
         async move {
             let mut replies = Vec::with_capacity(frames.len());
             for frame in frames {
@@ -244,6 +250,7 @@ where
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_activity = Instant::now();
     let mut partial_since: Option<Instant> = None;
+    let kept = H::Connection::default();
     loop {
         let next = tokio::select! {
             biased;
@@ -303,7 +310,7 @@ where
                 None => break,
             }
         }
-        for reply in handler.submit_all(frames, peer).await {
+        for reply in handler.submit_all(&kept, frames, peer).await {
             waiting.push_back(reply);
         }
         if let Some(ended) = ended {

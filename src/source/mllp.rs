@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::channel::runner::Pipeline;
 use crate::mllp::FrameHandler;
 use crate::mllp::server::{ListenerSettings, PendingReply, serve};
+use crate::store::Lane;
 
 /// Connects the listener to the pipeline and keeps the connection metrics.
 struct ToPipeline {
@@ -19,6 +20,10 @@ struct ToPipeline {
 }
 
 impl FrameHandler for ToPipeline {
+    /// The connection's frames are stored in the order they came, without waiting behind
+    /// other connections' accepts.
+    type Connection = Lane;
+
     async fn handle(&self, frame: Bytes, peer: SocketAddr) -> Option<Bytes> {
         self.pipeline.receive(frame, &peer.to_string()).await.ack
     }
@@ -32,9 +37,14 @@ impl FrameHandler for ToPipeline {
 
     /// Frames that arrived together are staged in one batch, so the store journals them
     /// with one write.
-    async fn submit_all(&self, frames: Vec<Bytes>, peer: SocketAddr) -> Vec<PendingReply> {
+    async fn submit_all(
+        &self,
+        lane: &Lane,
+        frames: Vec<Bytes>,
+        peer: SocketAddr,
+    ) -> Vec<PendingReply> {
         let peer = peer.to_string();
-        let mut batch = self.pipeline.store.batch();
+        let mut batch = self.pipeline.store.batch_in(lane);
         let mut replies = Vec::with_capacity(frames.len());
         for frame in frames {
             let answering = self.pipeline.submit_into(frame, &peer, &mut batch).await;

@@ -11,6 +11,7 @@ use tokio::sync::{Notify, oneshot};
 use super::error::StoreError;
 use super::handle::{Accepting, Store};
 use super::model::{Durability, NewMessage};
+use super::shared_writer::Lane;
 use super::work::Request;
 
 /// Accepts waiting to be handed to the writer, in the order they were staged. Dropping the
@@ -18,13 +19,15 @@ use super::work::Request;
 pub struct AcceptBatch {
     store: Store,
     requests: Vec<Request>,
+    lane: Option<Lane>,
 }
 
 impl AcceptBatch {
-    pub(super) fn new(store: Store) -> Self {
+    pub(super) fn new(store: Store, lane: Option<Lane>) -> Self {
         AcceptBatch {
             store,
             requests: Vec::new(),
+            lane,
         }
     }
 
@@ -38,7 +41,9 @@ impl AcceptBatch {
         wake: Vec<Arc<Notify>>,
         in_flight: bool,
     ) -> Accepting {
-        let (request, accepting) = self.store.accept_request(msg, durability, wake, in_flight);
+        let (request, accepting) =
+            self.store
+                .accept_request(msg, durability, wake, in_flight, self.lane.clone());
         if let Some(request) = request {
             self.requests.push(request);
         }
@@ -49,7 +54,8 @@ impl AcceptBatch {
     /// anything that waits, so earlier messages are not held up.
     pub fn send(&mut self) {
         if !self.requests.is_empty() {
-            self.store.hand_over(std::mem::take(&mut self.requests));
+            self.store
+                .hand_over(std::mem::take(&mut self.requests), self.lane.as_ref());
         }
     }
 }
@@ -61,16 +67,26 @@ impl Drop for AcceptBatch {
 }
 
 impl Store {
-    /// A batch of accepts handed to the writer together ([`AcceptBatch`]).
+    /// A batch of accepts handed to the writer together ([`AcceptBatch`]), after everything
+    /// handed over before it by anybody.
     pub fn batch(&self) -> AcceptBatch {
-        AcceptBatch::new(self.clone())
+        AcceptBatch::new(self.clone(), None)
+    }
+
+    /// A batch in `lane`: after everything handed over before it in that lane, but not held
+    /// up by other callers' accepts (a connection's frames; see [`Lane`]). Every batch of a
+    /// caller that keeps a lane must be in it, except ones it waits for completely before
+    /// handing over the next.
+    pub fn batch_in(&self, lane: &Lane) -> AcceptBatch {
+        AcceptBatch::new(self.clone(), Some(lane.clone()))
     }
 
     /// Hands accepts (in the order given) to the writer. `interval` accepts are journaled
-    /// right here, on the caller's thread, when nothing sent before them is still waiting
-    /// for the writer thread; everything else goes through the thread's channel. A request
-    /// that cannot be handed over is dropped, and its [`Accepting`] says the writer is gone.
-    fn hand_over(&self, requests: Vec<Request>) {
+    /// right here, on the caller's thread, when nothing sent before them (in `lane`, or by
+    /// anybody without one) is still waiting for the writer thread; everything else goes
+    /// through the thread's channel. A request that cannot be handed over is dropped, and its
+    /// [`Accepting`] says the writer is gone.
+    fn hand_over(&self, requests: Vec<Request>, lane: Option<&Lane>) {
         let Some(sender) = &self.inner.sender else {
             return;
         };
@@ -85,7 +101,7 @@ impl Store {
             )
         });
         let requests = if interval {
-            match shared.try_lead(requests) {
+            match shared.try_lead(requests, lane) {
                 Ok(wake_writer) => {
                     if wake_writer {
                         let _ = sender.send(Request::Wake);
@@ -97,10 +113,10 @@ impl Store {
         } else {
             requests
         };
-        shared.queue(requests.len());
+        shared.queue(requests.len(), lane);
         for request in requests {
             if sender.send(request).is_err() {
-                shared.unqueue();
+                shared.unqueue(lane);
             }
         }
     }
@@ -112,6 +128,7 @@ impl Store {
         durability: Durability,
         wake: Vec<Arc<Notify>>,
         in_flight: bool,
+        lane: Option<Lane>,
     ) -> (Option<Request>, Accepting) {
         if self.inner.sender.is_none() {
             let gone = Accepting {
@@ -133,6 +150,7 @@ impl Store {
             reply,
             wake,
             in_flight,
+            lane,
         };
         (Some(request), Accepting { answer: Ok(answer) })
     }

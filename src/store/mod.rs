@@ -103,3 +103,4 @@ pub use model::{
     NewMessage, NextStep, PrunePolicy, QueueStats, StoredDelivery, StoredMessage, UnknownBackend,
     UnknownStatus,
 };
+pub use shared_writer::Lane;

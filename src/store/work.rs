@@ -10,6 +10,7 @@ use super::error::StoreError;
 use super::in_flight;
 use super::model::{Attempt, Durability, MessageId, NewMessage, NextStep, PrunePolicy};
 use super::record::PayloadSource;
+use super::shared_writer::Lane;
 
 /// What an accept's metadata (names, ids, handles) is counted as in the applier's backlog:
 /// about what it takes in memory, rounded up.
@@ -27,6 +28,8 @@ pub(crate) enum Request {
         wake: Vec<Arc<Notify>>,
         /// Keeps the control id in the in-flight set until the message is in the database.
         in_flight: Option<in_flight::Guard>,
+        /// The caller's own order, if it keeps one ([`Lane`]).
+        lane: Option<Lane>,
     },
     /// Delivery bookkeeping or maintenance, passed on to the applier.
     Bookkeeping(Bookkeeping),

@@ -71,8 +71,12 @@ const SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
 /// Groups handed to the applier and not yet taken, and the message bytes they hold: when the
 /// applier falls this far behind, the writer waits (and so do new accepts), which bounds the
 /// memory a burst can take. The group cap is generous because at low rates a group is one
-/// message and the applier takes them only every [`COALESCE`](super::applier::COALESCE).
-const APPLY_BACKLOG_GROUPS: usize = 1024;
+/// message and the applier takes them only every [`COALESCE`](super::applier::COALESCE); so
+/// are sequential senders' accepts, each journaled as its own group by its connection, and a
+/// caller journals only while the applier has room for half the cap. At 1,024 groups, 16
+/// sequential connections found no room for one accept in ten (while the applier synced a
+/// checkpoint) and sent it through the writer thread; at 4,096, one in fifty.
+const APPLY_BACKLOG_GROUPS: usize = 4096;
 /// The byte side of that cap: a journaled accept counts 512 bytes (its bytes are in the
 /// journal, see [`Work::weight`]), so about 8,000 of them; an accept without a journal counts
 /// its message bytes too.
@@ -239,14 +243,18 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            let accepts = group
-                .iter()
-                .filter(|r| matches!(r, Request::Accept { .. }))
-                .count();
+            let mut accepts = 0;
+            let mut lanes = Vec::new();
+            for request in &group {
+                if let Request::Accept { lane, .. } = request {
+                    accepts += 1;
+                    lanes.extend(lane.iter().cloned());
+                }
+            }
             let mut state = self.shared.lock();
             state.run_due();
             state.handle_group(group);
-            self.shared.numbered(accepts);
+            self.shared.numbered(accepts, &lanes);
         }
     }
 }
@@ -429,6 +437,7 @@ impl WriterState {
                     reply,
                     wake,
                     in_flight,
+                    lane: _,
                 } => {
                     if let Err(error) = ops::check_accept(&msg) {
                         let _ = reply.send(Err(error));

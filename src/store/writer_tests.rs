@@ -8,6 +8,7 @@ use tokio::sync::oneshot;
 use super::*;
 use crate::store::kv::mem::MemKv;
 use crate::store::model::{MessageMeta, MessageStatus, NewDelivery, NewMessage};
+use crate::store::shared_writer::{Lane, SharedWriter};
 
 fn msg(n: u32, destinations: &[&str]) -> NewMessage {
     NewMessage {
@@ -70,6 +71,7 @@ fn accept(
         reply,
         wake: Vec::new(),
         in_flight: None,
+        lane: None,
     };
     (request, answer)
 }
@@ -216,6 +218,7 @@ fn a_woken_worker_finds_its_message_and_the_control_id_leaves_the_in_flight_set(
             reply,
             wake: vec![Arc::clone(&wake)],
             in_flight: set.enter("ch", "C1"),
+            lane: None,
         })
         .unwrap();
     let id = answer.blocking_recv().unwrap().unwrap();
@@ -242,34 +245,17 @@ fn a_woken_worker_finds_its_message_and_the_control_id_leaves_the_in_flight_set(
 #[test]
 fn a_group_journaled_by_its_caller_keeps_order_and_is_synced_by_its_deadline() {
     let dir = tempfile::tempdir().unwrap();
-    let kv = Arc::new(MemKv::default());
-    let journal = journal::Journal::start(dir.path(), 0).unwrap();
-    let (sender, receiver) = mpsc::channel();
-    let counters = Counters {
-        next_id: 1,
-        next_seq: 1,
-    };
-    let writer = Writer::new(
-        Arc::clone(&kv) as Arc<dyn Kv>,
-        receiver,
-        counters,
-        Arc::default(),
-        Some(journal),
-        Arc::default(),
-    )
-    .with_journal_dir(dir.path().to_path_buf());
-    let shared = writer.shared();
-    let handle = std::thread::spawn(move || writer.run());
+    let (sender, shared, handle) = journaling_writer(dir.path());
     let interval = Durability::Interval { max_delay_ms: 20 };
 
     // Something sent earlier is still waiting: the caller must not overtake it.
-    shared.queue(1);
+    shared.queue(1, None);
     let (request, _) = accept(1, &[], interval);
     assert!(
-        shared.try_lead(vec![request]).is_err(),
+        shared.try_lead(vec![request], None).is_err(),
         "overtook the queue"
     );
-    shared.numbered(1);
+    shared.numbered(1, &[]);
 
     let (first, mut first_answer) = accept(1, &[], interval);
     let (second, mut second_answer) = accept(2, &[], interval);
@@ -277,7 +263,7 @@ fn a_group_journaled_by_its_caller_keeps_order_and_is_synced_by_its_deadline() {
     let mut requests = vec![first, second];
     let started = Instant::now();
     let wake = loop {
-        match shared.try_lead(requests) {
+        match shared.try_lead(requests, None) {
             Ok(wake) => break wake,
             Err(back) => requests = back,
         }
@@ -303,6 +289,109 @@ fn a_group_journaled_by_its_caller_keeps_order_and_is_synced_by_its_deadline() {
         std::thread::sleep(Duration::from_millis(5));
     }
     assert!(!unsynced(), "the journal was not synced by its deadline");
+    drop(sender);
+    handle.join().unwrap();
+}
+
+/// A writer over a journal in `dir` (and the in-memory database), running on its thread.
+fn journaling_writer(
+    dir: &std::path::Path,
+) -> (
+    mpsc::Sender<Request>,
+    Arc<SharedWriter>,
+    std::thread::JoinHandle<()>,
+) {
+    let kv = Arc::new(MemKv::default());
+    let journal = journal::Journal::start(dir, 0).unwrap();
+    let (sender, receiver) = mpsc::channel();
+    let counters = Counters {
+        next_id: 1,
+        next_seq: 1,
+    };
+    let writer = Writer::new(
+        kv as Arc<dyn Kv>,
+        receiver,
+        counters,
+        Arc::default(),
+        Some(journal),
+        Arc::default(),
+    )
+    .with_journal_dir(dir.to_path_buf());
+    let shared = writer.shared();
+    (sender, shared, std::thread::spawn(move || writer.run()))
+}
+
+/// Journals `requests` on the caller's thread, trying again while the thread holds the state
+/// (it does for a moment at start); panics if that never works.
+fn lead(shared: &SharedWriter, mut requests: Vec<Request>, lane: Option<&Lane>) {
+    let started = Instant::now();
+    while let Err(back) = shared.try_lead(requests, lane) {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "never journaled here"
+        );
+        requests = back;
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+fn in_lane(mut request: Request, lane: &Lane) -> Request {
+    if let Request::Accept { lane: slot, .. } = &mut request {
+        *slot = Some(lane.clone());
+    }
+    request
+}
+
+/// A caller in a lane waits only for what its own lane sent to the thread: another lane's
+/// accept waiting in the channel does not send it there too (a caller without a lane waits
+/// for everybody's), its own does until the thread has numbered it, and ids follow the order
+/// in which each was journaled.
+#[test]
+fn a_lane_waits_only_for_its_own_accepts_in_the_channel() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sender, shared, handle) = journaling_writer(dir.path());
+    let interval = Durability::Interval { max_delay_ms: 20 };
+    let (mine, other) = (Lane::default(), Lane::default());
+
+    // Counted as on its way to the thread, not sent yet: the thread cannot number it.
+    shared.queue(1, Some(&mine));
+    let (waiting, mut waiting_answer) = accept(1, &[], interval);
+
+    let (first, mut first_answer) = accept(2, &[], interval);
+    lead(&shared, vec![in_lane(first, &other)], Some(&other));
+    assert_eq!(first_answer.try_recv().unwrap().unwrap(), 1);
+    for lane in [Some(&mine), None] {
+        // Never journaled here, however often it is tried (a busy lock only makes it fail).
+        for _ in 0..3 {
+            let (request, _) = accept(3, &[], interval);
+            assert!(
+                shared.try_lead(vec![request], lane).is_err(),
+                "overtook an accept waiting in the channel ({})",
+                if lane.is_some() {
+                    "same lane"
+                } else {
+                    "no lane"
+                }
+            );
+        }
+    }
+
+    sender.send(in_lane(waiting, &mine)).unwrap();
+    let started = Instant::now();
+    let id = loop {
+        match waiting_answer.try_recv() {
+            Ok(answer) => break answer.unwrap(),
+            Err(_) => {
+                assert!(started.elapsed() < Duration::from_secs(5), "never answered");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+    };
+    assert_eq!(id, 2, "numbered after the other lane's accept");
+    // Numbered: the lane may journal here again.
+    let (last, mut last_answer) = accept(4, &[], interval);
+    lead(&shared, vec![in_lane(last, &mine)], Some(&mine));
+    assert_eq!(last_answer.try_recv().unwrap().unwrap(), 3);
     drop(sender);
     handle.join().unwrap();
 }
