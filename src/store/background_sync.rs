@@ -11,12 +11,14 @@
 //! dirty pages durable sooner, which the kernel's own writeback may do at any moment anyway.
 
 use std::fs::File;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::thread::JoinHandle;
 
-use super::journal::Closed;
+use super::error::StoreError;
+use super::journal::{Closed, Journal, Prepared};
 use super::page_cache;
 
 /// What the helper thread is asked to do.
@@ -29,6 +31,12 @@ enum Job {
     },
     /// Finish a journal segment the writer has moved on from ([`Closed::finish`]).
     Closed(Closed),
+    /// Make the journal's next segment ([`Journal::prepare`]) and send it to `reply`.
+    Prepare {
+        dir: PathBuf,
+        number: u64,
+        reply: Sender<Result<Prepared, StoreError>>,
+    },
 }
 
 /// The helper thread. Dropping it finishes the queued syncs and joins it.
@@ -56,6 +64,11 @@ impl BackgroundSync {
                                 if let Err(error) = closed.finish() {
                                     tracing::error!(%error, "A background sync of a closed store journal segment failed; the next checkpoint syncs it again.");
                                 }
+                                continue;
+                            }
+                            Job::Prepare { dir, number, reply } => {
+                                // Nobody waiting any more is fine: the writer made it itself.
+                                let _ = reply.send(Journal::prepare(&dir, number));
                                 continue;
                             }
                         };
@@ -98,6 +111,18 @@ impl BackgroundSync {
     /// next durable database commit syncs the segment again before it refers to it.
     pub(crate) fn finish(&self, closed: Closed) {
         self.queue(Job::Closed(closed));
+    }
+
+    /// Makes the journal segment `number` in `dir` ahead of its rotation; the answer comes on
+    /// the returned channel (nothing comes if the thread is gone).
+    pub(crate) fn prepare(
+        &self,
+        dir: PathBuf,
+        number: u64,
+    ) -> mpsc::Receiver<Result<Prepared, StoreError>> {
+        let (reply, answer) = mpsc::channel();
+        self.queue(Job::Prepare { dir, number, reply });
+        answer
     }
 
     fn queue(&self, job: Job) {
@@ -143,7 +168,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut journal = Journal::start(dir.path(), 0).unwrap();
         journal.append(b"not synced yet", false).unwrap();
-        let closed = journal.rotate().unwrap();
+        let closed = journal.rotate(None).unwrap();
         let progress = Arc::clone(&closed.synced);
         assert_eq!(progress.load(Ordering::SeqCst), 0);
         // The writer goes on in the new segment meanwhile.

@@ -45,7 +45,7 @@ use super::applier::Applier;
 use super::background_sync::BackgroundSync;
 use super::bodies::BodyRef;
 use super::error::StoreError;
-use super::journal::{self, Journal};
+use super::journal::{self, Journal, Prepared};
 use super::kv::Kv;
 use super::model::{Durability, MessageId};
 use super::ops::{self, Counters};
@@ -124,6 +124,12 @@ pub(super) struct WriterState {
     to_applier: Option<SyncSender<(u64, Vec<Work>)>>,
     /// Syncs the journal for `interval` accepts, so the writer need not wait for them.
     syncer: Option<BackgroundSync>,
+    /// The journal's next segment, being made ahead by the syncer.
+    next_segment: Option<mpsc::Receiver<Result<Prepared, StoreError>>>,
+    /// The current segment's length past which the next one is made ahead: half a segment,
+    /// so that it is ready long before it is needed, and a store that rotates early (a flush
+    /// with little written) makes none it will not soon use.
+    prepare_next_at: u64,
     /// The applier's thread, unparked when it is handed work that somebody waits for.
     applier_thread: Option<std::thread::Thread>,
     /// The journal bytes of a group, kept between groups (see [`KEEP_GROUP_BUFFER`]).
@@ -157,6 +163,8 @@ impl Writer {
             progress,
             applier: Some(applier),
             syncer: None,
+            next_segment: None,
+            prepare_next_at: SEGMENT_BYTES / 2,
             applier_thread: None,
             records: Vec::new(),
         };
@@ -287,6 +295,20 @@ impl WriterState {
         Some(applier)
     }
 
+    /// Asks the syncer to make the segment after the current one once the current one is
+    /// half full, so that rotating to it costs no directory sync under the writer's lock.
+    fn prepare_next_segment(&mut self) {
+        if self.next_segment.is_some() {
+            return;
+        }
+        if let (Some(journal), Some(syncer)) = (&self.journal, &self.syncer)
+            && journal.len() >= self.prepare_next_at
+        {
+            let (dir, number) = journal.next_segment();
+            self.next_segment = Some(syncer.prepare(dir, number));
+        }
+    }
+
     /// Whether a caller may journal `bytes` of messages here: there is a journal, the group
     /// will not fill its segment (starting the next one syncs the directory, which is the
     /// thread's to wait for, not a runtime worker's), and the applier has room.
@@ -392,7 +414,13 @@ impl WriterState {
         let Some(journal) = self.journal.as_mut() else {
             return;
         };
-        match journal.rotate() {
+        // Ready or not: waiting for the syncer could take longer than making it here.
+        let prepared = self
+            .next_segment
+            .take()
+            .and_then(|next| next.try_recv().ok())
+            .and_then(Result::ok);
+        match journal.rotate(prepared) {
             Ok(closed) => {
                 self.journal_sync_by = None;
                 match &self.syncer {
@@ -539,6 +567,8 @@ impl WriterState {
             .is_some_and(|j| j.len() >= SEGMENT_BYTES || (!flushes.is_empty() && j.len() > 0));
         if full {
             self.rotate();
+        } else {
+            self.prepare_next_segment();
         }
         if !flushes.is_empty() || full {
             work.push(self.checkpoint(flushes));

@@ -395,3 +395,55 @@ fn a_lane_waits_only_for_its_own_accepts_in_the_channel() {
     drop(sender);
     handle.join().unwrap();
 }
+
+/// Polls `done` for up to five seconds.
+fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < Duration::from_secs(5), "never: {what}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// The journal's next segment is made ahead by the syncer once the current one is past a
+/// mark (half a segment; nothing here), so a rotation need not create it and sync the
+/// directory under the writer's lock; after a rotation (a flush closes a segment that holds
+/// records) the next one is made ahead again.
+#[test]
+fn the_next_journal_segment_is_made_ahead_of_each_rotation() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sender, shared, handle) = journaling_writer(dir.path());
+    let numbers = || -> Vec<u64> {
+        journal::segments(dir.path())
+            .unwrap()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect()
+    };
+    let interval = Durability::Interval { max_delay_ms: 20 };
+    eventually("the thread started its syncer", || {
+        shared.lock().syncer.is_some()
+    });
+    // Not before the mark: a store that rotates early makes none it will not use.
+    for n in 1..=2 {
+        let (request, mut answer) = accept(n, &[], interval);
+        lead(&shared, vec![request], None);
+        assert_eq!(answer.try_recv().unwrap().unwrap(), u64::from(n));
+    }
+    assert_eq!(numbers(), [1]);
+    shared.lock().prepare_next_at = 0;
+    let (request, _) = accept(3, &[], interval);
+    lead(&shared, vec![request], None);
+    eventually("segment 2 made ahead", || numbers() == [1, 2]);
+
+    let (reply, flushed) = oneshot::channel();
+    sender.send(Request::Flush { reply }).unwrap();
+    flushed.blocking_recv().unwrap().unwrap();
+    let position = || shared.lock().journal.as_ref().map(|j| j.position().segment);
+    assert_eq!(position(), Some(2), "the flush moved to the next segment");
+    let (request, _) = accept(4, &[], interval);
+    lead(&shared, vec![request], None);
+    eventually("segment 3 made ahead", || numbers() == [1, 2, 3]);
+    drop(sender);
+    handle.join().unwrap();
+}
