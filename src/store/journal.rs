@@ -162,10 +162,12 @@ impl Journal {
 
     /// Starts segment `after + 1` (older segments stay: stored messages refer to them).
     pub(crate) fn start(dir: &Path, after: u64) -> Result<Journal, StoreError> {
-        let number = after + 1;
-        let path = segment_path(dir, number);
-        let (file, len) = create(&path)?;
-        sync_dir(dir)?;
+        let Prepared {
+            number,
+            path,
+            file,
+            len,
+        } = Journal::prepare(dir, after + 1)?;
         Ok(Journal {
             dir: dir.to_path_buf(),
             file,
@@ -175,6 +177,25 @@ impl Journal {
             size: len,
             synced: Arc::default(),
         })
+    }
+
+    /// Makes segment `number` in `dir`, its name durable, for [`Journal::start`] or a later
+    /// [`Journal::rotate`].
+    pub(crate) fn prepare(dir: &Path, number: u64) -> Result<Prepared, StoreError> {
+        let path = segment_path(dir, number);
+        let (file, len) = create(&path)?;
+        sync_dir(dir)?;
+        Ok(Prepared {
+            number,
+            path,
+            file,
+            len,
+        })
+    }
+
+    /// The directory of the segments and the number the next one will have.
+    pub(crate) fn next_segment(&self) -> (PathBuf, u64) {
+        (self.dir.clone(), self.number + 1)
     }
 
     /// Bytes of records in the current segment.
@@ -280,14 +301,11 @@ impl Journal {
     /// while the disk is busy writing back (13–17 ms were measured), and every accept waits.
     pub(crate) fn rotate(&mut self, prepared: Option<Prepared>) -> Result<Closed, StoreError> {
         let number = self.number + 1;
-        let (path, file, len) = match prepared {
-            Some(next) if next.number == number => (next.path, next.file, next.len),
-            _ => {
-                let path = segment_path(&self.dir, number);
-                let (file, len) = create(&path)?;
-                sync_dir(&self.dir)?;
-                (path, file, len)
-            }
+        let Prepared {
+            path, file, len, ..
+        } = match prepared {
+            Some(next) if next.number == number => next,
+            _ => Journal::prepare(&self.dir, number)?,
         };
         let closed = Closed {
             path: std::mem::replace(&mut self.path, path),
@@ -310,26 +328,6 @@ pub(crate) struct Prepared {
     path: PathBuf,
     file: File,
     len: u64,
-}
-
-impl Journal {
-    /// Makes segment `number` in `dir` for a later [`Journal::rotate`].
-    pub(crate) fn prepare(dir: &Path, number: u64) -> Result<Prepared, StoreError> {
-        let path = segment_path(dir, number);
-        let (file, len) = create(&path)?;
-        sync_dir(dir)?;
-        Ok(Prepared {
-            number,
-            path,
-            file,
-            len,
-        })
-    }
-
-    /// The directory of the segments and the number the next one will have.
-    pub(crate) fn next_segment(&self) -> (PathBuf, u64) {
-        (self.dir.clone(), self.number + 1)
-    }
 }
 
 /// A segment the writer has moved on from, whose tail may not be durable yet.

@@ -299,20 +299,6 @@ impl WriterState {
         Some(applier)
     }
 
-    /// Asks the syncer to make the segment after the current one once the current one is
-    /// half full, so that rotating to it costs no directory sync under the writer's lock.
-    fn prepare_next_segment(&mut self) {
-        if self.next_segment.is_some() {
-            return;
-        }
-        if let (Some(journal), Some(syncer)) = (&self.journal, &self.syncer)
-            && journal.len() >= self.prepare_next_at
-        {
-            let (dir, number) = journal.next_segment();
-            self.next_segment = Some(syncer.prepare(dir, number));
-        }
-    }
-
     /// Whether a caller may journal `bytes` of messages here: there is a journal, the group
     /// will not fill its segment (starting the next one syncs the directory, which is the
     /// thread's to wait for, not a runtime worker's), and the applier has room.
@@ -372,36 +358,6 @@ impl WriterState {
         }
     }
 
-    /// Syncs journal records whose durability deadline has passed.
-    fn sync_journal(&mut self) {
-        let Some(journal) = self.journal.as_mut() else {
-            self.journal_sync_by = None;
-            return;
-        };
-        match journal.sync() {
-            Ok(()) => self.journal_sync_by = None,
-            Err(error) => {
-                tracing::error!(%error, "Store journal sync failed; retrying.");
-                self.journal_sync_by = Some(Instant::now() + SYNC_RETRY);
-            }
-        }
-    }
-
-    /// Hands the due journal sync to the helper thread (or syncs here without one).
-    fn sync_journal_in_background(&mut self) {
-        let (Some(journal), Some(syncer)) = (self.journal.as_ref(), self.syncer.as_ref()) else {
-            self.sync_journal();
-            return;
-        };
-        match journal.sync_job() {
-            Ok((file, len, progress)) => {
-                syncer.sync(file, len, Some(progress));
-                self.journal_sync_by = None;
-            }
-            Err(_) => self.sync_journal(),
-        }
-    }
-
     /// A checkpoint up to where the journal is now (everything before it has been handed to
     /// the applier).
     fn checkpoint(&mut self, replies: Vec<Reply<()>>) -> Work {
@@ -409,36 +365,6 @@ impl WriterState {
         Work::Checkpoint {
             upto: self.journal.as_ref().map(Journal::position),
             replies,
-        }
-    }
-
-    /// Closes the current journal segment and starts the next; the closed one is synced on
-    /// the helper thread (here without one).
-    fn rotate(&mut self) {
-        let Some(journal) = self.journal.as_mut() else {
-            return;
-        };
-        // Ready or not: waiting for the syncer could take longer than making it here.
-        let prepared = self
-            .next_segment
-            .take()
-            .and_then(|next| next.try_recv().ok())
-            .and_then(Result::ok);
-        match journal.rotate(prepared) {
-            Ok(closed) => {
-                self.journal_sync_by = None;
-                match &self.syncer {
-                    Some(syncer) => syncer.finish(closed),
-                    None => {
-                        if let Err(error) = closed.finish() {
-                            tracing::error!(%error, "Cannot sync a closed store journal segment; the next checkpoint syncs it again.");
-                        }
-                    }
-                }
-            }
-            Err(error) => {
-                tracing::error!(%error, "Cannot start a new store journal segment; retrying at the next group.");
-            }
         }
     }
 
@@ -587,20 +513,10 @@ impl WriterState {
             let _ = done.reply.send(Ok(done.id));
         }
     }
-
-    /// Appends the group's records, and syncs them if `sync`.
-    fn journal_group(&mut self, records: &[u8], sync: bool) -> Result<(), StoreError> {
-        let Some(journal) = self.journal.as_mut() else {
-            return Ok(());
-        };
-        journal.append(records, sync)?;
-        if sync {
-            journal.sync()?;
-            self.journal_sync_by = None;
-        }
-        Ok(())
-    }
 }
+
+#[path = "writer_journal.rs"]
+mod journal_upkeep;
 
 #[cfg(test)]
 #[path = "writer_tests.rs"]
