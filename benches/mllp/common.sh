@@ -1,4 +1,4 @@
-# Shared by run.sh, sustained.sh and threads.sh (sourced, not run): ports, the benchmark channel
+# Shared by run.sh, sustained.sh, threads.sh and ab.sh (sourced, not run): ports, the benchmark channel
 # file, and starting an engine on it.
 
 # A TCP port nothing listens on right now.
