@@ -22,7 +22,7 @@ WINDOW=${WINDOW:-1}
 DURABILITY=${DURABILITY:-interval}
 PAIRS=${PAIRS:-3}
 SECS=${SECS:-4}
-# free_port, wait_port, bench_channel, start_engine
+# free_port, wait_port, bench_channel, start_engine, dest_kind, timed_load
 source "$here/common.sh"
 
 work=$(mktemp -d)
@@ -30,15 +30,11 @@ trap 'rm -rf "$work"' EXIT
 
 # One row: engine $1 in a fresh directory, the load, then its peak memory.
 row() {
-    local bin=$1 dir dest=nodest
+    local bin=$1 dir
     dir=$(mktemp -d "$work/row.XXXX")
-    [[ -n ${DEST:-} ]] && dest=dest
-    IHUB=$bin start_engine "$dir" "$DURABILITY" "$dest"
+    IHUB=$bin start_engine "$dir" "$DURABILITY" "$(dest_kind)"
     local result
-    result=$("$LOAD" --addr "127.0.0.1:$port" --messages "$MESSAGES" --conns "$CONNS" \
-        --window "$WINDOW" --per-conn 100000000 --max-total 1000000000 --duration "$SECS" \
-        --repeat 1 --warmup 200 --warmup-secs 1 --check ctrl --server-pid "$pid" 2>/dev/null \
-        | tail -n 1)
+    result=$(timed_load "$SECS" 200)
     local peak
     peak=$(awk '/^VmHWM/ {print int($2 / 1024)}' "/proc/$pid/status")
     kill -TERM "$pid"

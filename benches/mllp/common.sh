@@ -50,3 +50,20 @@ start_engine() {
     pid=$!
     wait_port "$port"
 }
+
+# "dest" when DEST is set (a file destination), else "nodest": start_engine's $3.
+dest_kind() {
+    if [[ -n ${DEST:-} ]]; then echo dest; else echo nodest; fi
+}
+
+# One timed load of $CONNS connections × $WINDOW in flight against the engine started last
+# (`port`, `pid`) for $1 seconds, after a warm-up of $2 messages per connection (at most 1 s);
+# prints the load client's summary line (JSON).
+timed_load() {
+    local warmup_secs=1
+    [[ $2 -eq 0 ]] && warmup_secs=0
+    "$LOAD" --addr "127.0.0.1:$port" --messages "$MESSAGES" --conns "$CONNS" \
+        --window "$WINDOW" --per-conn 100000000 --max-total 1000000000 --duration "$1" \
+        --repeat 1 --warmup "$2" --warmup-secs "$warmup_secs" --check ctrl \
+        --server-pid "$pid" 2>/dev/null | tail -n 1
+}

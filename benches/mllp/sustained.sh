@@ -26,11 +26,9 @@ SECS=${SECS:-4}
 
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-# free_port, wait_port, bench_channel, start_engine
+# free_port, wait_port, bench_channel, start_engine, dest_kind, timed_load
 source "$here/common.sh"
-dest=nodest
-[[ -n ${DEST:-} ]] && dest=dest
-start_engine "$dir" "$DURABILITY" "$dest"
+start_engine "$dir" "$DURABILITY" "$(dest_kind)"
 
 # CPU ticks (user + system) per thread name, summed over the live threads of one name
 # (short-lived threads, such as a file batch's sync threads, may vanish while being read).
@@ -42,9 +40,7 @@ thread_ticks() {
 
 for run in $(seq 1 "$runs"); do
     before=$(thread_ticks)
-    result=$("$LOAD" --addr "127.0.0.1:$port" --messages "$MESSAGES" --conns "$CONNS" \
-        --window "$WINDOW" --per-conn 100000000 --max-total 1000000000 --duration "$SECS" \
-        --repeat 1 --warmup 0 --warmup-secs 0 --check ctrl --server-pid "$pid" 2>/dev/null | tail -n 1)
+    result=$(timed_load "$SECS" 0)
     after=$(thread_ticks)
     ticks=$(join <(echo "$before") <(echo "$after") | awk '{printf "%s=%d ", $1, $3 - $2}')
     python3 - "$run" "$result" "$(du -sm "$dir/data" | cut -f1)" "$ticks" <<'EOF'

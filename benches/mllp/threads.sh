@@ -26,16 +26,11 @@ SECS=${SECS:-3}
 
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-# free_port, wait_port, bench_channel, start_engine
+# free_port, wait_port, bench_channel, start_engine, dest_kind, timed_load
 source "$here/common.sh"
-dest=nodest
-[[ -n ${DEST:-} ]] && dest=dest
-start_engine "$dir" "$DURABILITY" "$dest"
+start_engine "$dir" "$DURABILITY" "$(dest_kind)"
 
-"$LOAD" --addr "127.0.0.1:$port" --messages "$MESSAGES" --conns "$CONNS" --window "$WINDOW" \
-    --per-conn 100000000 --max-total 1000000000 --duration $((SECS + 3)) --repeat 1 \
-    --warmup 200 --warmup-secs 1 --check ctrl --server-pid "$pid" 2>/dev/null \
-    | tail -n 1 > "$dir/load.json" &
+timed_load $((SECS + 3)) 200 > "$dir/load.json" &
 load=$!
 
 # One line per engine thread: tid, name, voluntary and involuntary switches, ns running,

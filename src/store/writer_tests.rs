@@ -259,20 +259,7 @@ fn a_group_journaled_by_its_caller_keeps_order_and_is_synced_by_its_deadline() {
 
     let (first, mut first_answer) = accept(1, &[], interval);
     let (second, mut second_answer) = accept(2, &[], interval);
-    // The thread holds the state for a moment while it starts the applier: try again then.
-    let mut requests = vec![first, second];
-    let started = Instant::now();
-    let wake = loop {
-        match shared.try_lead(requests, None) {
-            Ok(wake) => break wake,
-            Err(back) => requests = back,
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "never journaled here"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    };
+    let wake = lead(&shared, vec![first, second], None);
     assert!(wake, "a new deadline wakes the thread");
     assert_eq!(first_answer.try_recv().unwrap().unwrap(), 1);
     assert_eq!(second_answer.try_recv().unwrap().unwrap(), 2);
@@ -322,15 +309,19 @@ fn journaling_writer(
 }
 
 /// Journals `requests` on the caller's thread, trying again while the thread holds the state
-/// (it does for a moment at start); panics if that never works.
-fn lead(shared: &SharedWriter, mut requests: Vec<Request>, lane: Option<&Lane>) {
+/// (it does for a moment at start); panics if that never works. Returns whether the thread
+/// must be woken for a new deadline.
+fn lead(shared: &SharedWriter, mut requests: Vec<Request>, lane: Option<&Lane>) -> bool {
     let started = Instant::now();
-    while let Err(back) = shared.try_lead(requests, lane) {
+    loop {
+        match shared.try_lead(requests, lane) {
+            Ok(wake) => return wake,
+            Err(back) => requests = back,
+        }
         assert!(
             started.elapsed() < Duration::from_secs(5),
             "never journaled here"
         );
-        requests = back;
         std::thread::sleep(Duration::from_millis(1));
     }
 }
