@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Two `ihub` builds on one cell, alternated: A, B, A, B, … each row a fresh engine (and, with a
-# destination, a destination directory never used before, deleted afterwards). The machine's
+# destination, a destination directory never used before). The machine's
 # noise is ±10–20 % between minutes, larger than most single changes, so a change is judged
 # by pairs measured side by side, never against a figure from an earlier sitting
-# (docs/performance.md cites these as "alternated").
+# (docs/performance.md cites these as "alternated"). Rows keep their directories until the end:
+# on ext4, files deleted in the last minutes make every new file's inode allocation scan past
+# them, which would slow the next row's file destination.
 #
 #   benches/mllp/ab.sh BIN_A BIN_B
 #
@@ -39,7 +41,6 @@ row() {
     peak=$(awk '/^VmHWM/ {print int($2 / 1024)}' "/proc/$pid/status")
     kill -TERM "$pid"
     wait "$pid" || true
-    rm -rf "$dir"
     python3 -c '
 import json, sys
 r = json.loads(sys.argv[1])
