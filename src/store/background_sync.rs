@@ -6,6 +6,8 @@
 //! extra disk traffic slowed the journal syncs that `sync` accepts wait for.)
 //!
 //! Each synced journal file then drops its synced pages from the page cache (`page_cache`).
+//! Between syncs the thread starts the write-back of the open segment every few megabytes
+//! appended (`page_cache::start_write_back`), so that a sync finds little left to write.
 //!
 //! Syncing a file through a second descriptor is safe whatever else writes to it: it only makes
 //! dirty pages durable sooner, which the kernel's own writeback may do at any moment anyway.
@@ -18,7 +20,7 @@ use std::sync::mpsc::{self, Sender};
 use std::thread::JoinHandle;
 
 use super::error::StoreError;
-use super::journal::{Closed, Journal, Prepared};
+use super::journal::{Closed, Journal, Prepared, WriteBack};
 use super::page_cache;
 
 /// What the helper thread is asked to do.
@@ -31,6 +33,8 @@ enum Job {
     },
     /// Finish a journal segment the writer has moved on from ([`Closed::finish`]).
     Closed(Closed),
+    /// Start writing back part of the open journal segment ([`WriteBack::start`]).
+    WriteBack(WriteBack),
     /// Make the journal's next segment ([`Journal::prepare`]) and send it to `reply`.
     Prepare {
         dir: PathBuf,
@@ -64,6 +68,10 @@ impl BackgroundSync {
                                 if let Err(error) = closed.finish() {
                                     tracing::error!(%error, "A background sync of a closed store journal segment failed; the next checkpoint syncs it again.");
                                 }
+                                continue;
+                            }
+                            Job::WriteBack(range) => {
+                                range.start();
                                 continue;
                             }
                             Job::Prepare { dir, number, reply } => {
@@ -111,6 +119,11 @@ impl BackgroundSync {
     /// next durable database commit syncs the segment again before it refers to it.
     pub(crate) fn finish(&self, closed: Closed) {
         self.queue(Job::Closed(closed));
+    }
+
+    /// Queues the start of the write-back of part of the open journal segment.
+    pub(crate) fn write_back(&self, range: WriteBack) {
+        self.queue(Job::WriteBack(range));
     }
 
     /// Makes the journal segment `number` in `dir` ahead of its rotation; the answer comes on

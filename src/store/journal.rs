@@ -52,6 +52,10 @@ pub(crate) const ZERO_AHEAD_BYTES: u64 = 1024 * 1024;
 /// sync, so those zeros would only double the bytes written.
 const ZERO_AHEAD_MAX_GROUP: u64 = 128 * 1024;
 
+/// Appended bytes after which the sync thread starts writing them back, so that a sync finds
+/// little left to write (see [`page_cache::start_write_back`]).
+const WRITE_BACK_BYTES: u64 = 4 * 1024 * 1024;
+
 /// Zeros written per call while extending a segment.
 static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
 
@@ -97,6 +101,24 @@ pub(crate) struct Recovered {
     pub(crate) last_segment: u64,
 }
 
+/// Appended bytes of the open segment whose write-back should start
+/// ([`page_cache::start_write_back`]).
+pub(crate) struct WriteBack {
+    file: File,
+    from: u64,
+    to: u64,
+    /// How far the segment is durable (pages before it are clean, and left alone).
+    synced: Arc<AtomicU64>,
+}
+
+impl WriteBack {
+    /// Starts writing the range back, without waiting for the disk.
+    pub(crate) fn start(&self) {
+        let synced = self.synced.load(Ordering::SeqCst);
+        page_cache::start_write_back(&self.file, self.from, self.to, synced);
+    }
+}
+
 /// The segment being written. Owned by the writer thread.
 pub(crate) struct Journal {
     dir: PathBuf,
@@ -109,6 +131,8 @@ pub(crate) struct Journal {
     size: u64,
     /// Bytes of the segment known to be durable (a background sync may advance it).
     synced: Arc<AtomicU64>,
+    /// Bytes of the segment whose write-back has been started ([`Journal::write_back_due`]).
+    written_back: u64,
 }
 
 impl Journal {
@@ -176,6 +200,7 @@ impl Journal {
             len,
             size: len,
             synced: Arc::default(),
+            written_back: len,
         })
     }
 
@@ -216,6 +241,26 @@ impl Journal {
             .try_clone()
             .map_err(|e| StoreError::io(&self.path, e))?;
         Ok((file, self.len, Arc::clone(&self.synced)))
+    }
+
+    /// Once [`WRITE_BACK_BYTES`] or more were appended since the last call that returned
+    /// something: the range written since, for the sync thread to start writing back.
+    pub(crate) fn write_back_due(&mut self) -> Option<Result<WriteBack, StoreError>> {
+        if self.len.saturating_sub(self.written_back) < WRITE_BACK_BYTES {
+            return None;
+        }
+        let from = std::mem::replace(&mut self.written_back, self.len);
+        Some(
+            self.file
+                .try_clone()
+                .map(|file| WriteBack {
+                    file,
+                    from,
+                    to: self.len,
+                    synced: Arc::clone(&self.synced),
+                })
+                .map_err(|e| StoreError::io(&self.path, e)),
+        )
     }
 
     /// Appends whole records with one `write`; `will_sync`: the caller syncs them next, so
@@ -316,6 +361,7 @@ impl Journal {
         self.number = number;
         self.len = len;
         self.size = len;
+        self.written_back = len;
         Ok(closed)
     }
 }
@@ -450,6 +496,40 @@ mod tests {
         drop(journal);
         let second = std::fs::read(segment_path(dir.path(), 2)).unwrap();
         assert_eq!(&second[at as usize..at as usize + big.len()], &big[..]);
+    }
+
+    /// The write-back is asked for once per [`WRITE_BACK_BYTES`] appended, for what was
+    /// appended since, and starts over in the next segment.
+    #[test]
+    fn the_write_back_is_due_every_few_megabytes_of_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut journal = Journal::start(dir.path(), 0).unwrap();
+        let one = record(1);
+        let mut appended = 0u64;
+        let mut due = Vec::new();
+        while appended < 3 * WRITE_BACK_BYTES {
+            journal.append(&one, false).unwrap();
+            appended += one.len() as u64;
+            if let Some(job) = journal.write_back_due() {
+                let job = job.unwrap();
+                assert_eq!(job.synced.load(Ordering::SeqCst), 0);
+                due.push((job.from, job.to));
+            }
+        }
+        assert_eq!(due.len(), 2, "{due:?}");
+        assert_eq!(due[0].0, 0);
+        assert_eq!(due[1].0, due[0].1, "each range starts where the last ended");
+        for (from, to) in &due {
+            assert!(
+                to - from >= WRITE_BACK_BYTES && to - from < WRITE_BACK_BYTES + one.len() as u64
+            );
+        }
+        journal.rotate(None).unwrap();
+        journal.append(&one, false).unwrap();
+        assert!(
+            journal.write_back_due().is_none(),
+            "a new segment starts from nothing"
+        );
     }
 
     /// The next segment made ahead is the one the rotation moves to; one made for another

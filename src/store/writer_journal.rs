@@ -90,6 +90,11 @@ impl WriterState {
         if sync {
             journal.sync()?;
             self.journal_sync_by = None;
+        } else if let Some(syncer) = &self.syncer
+            && let Some(Ok(range)) = journal.write_back_due()
+        {
+            // A descriptor that cannot be had only leaves the write-back to the next sync.
+            syncer.write_back(range);
         }
         Ok(())
     }
