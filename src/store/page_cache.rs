@@ -66,6 +66,22 @@ mod tests {
     use std::path::Path;
     use std::process::Command;
 
+    /// Bytes of `path` (open as `file`) in the page cache; `None`, with the reason printed,
+    /// where this cannot be told: tmpfs keeps its pages (they are the file itself), and the
+    /// count comes from util-linux's `fincore`.
+    fn cached_or_skip(file: &File, path: &Path) -> Option<u64> {
+        const TMPFS_MAGIC: i64 = 0x0102_1994;
+        if rustix::fs::fstatfs(file).unwrap().f_type as i64 == TMPFS_MAGIC {
+            eprintln!("skipped: the temporary directory is on tmpfs, which keeps its pages");
+            return None;
+        }
+        let cached = cached_bytes(path);
+        if cached.is_none() {
+            eprintln!("skipped: util-linux `fincore` is not installed");
+        }
+        cached
+    }
+
     /// Bytes of `path` in the page cache, from util-linux's `fincore`; `None` when it is missing.
     fn cached_bytes(path: &Path) -> Option<u64> {
         let out = Command::new("fincore")
@@ -87,14 +103,7 @@ mod tests {
             file.write_all(&chunk).unwrap();
         }
         file.sync_data().unwrap();
-        // tmpfs pages are the file itself: the kernel cannot drop them.
-        const TMPFS_MAGIC: i64 = 0x0102_1994;
-        if rustix::fs::fstatfs(&file).unwrap().f_type as i64 == TMPFS_MAGIC {
-            eprintln!("skipped: the temporary directory is on tmpfs, which keeps its pages");
-            return;
-        }
-        let Some(before) = cached_bytes(&path) else {
-            eprintln!("skipped: util-linux `fincore` is not installed");
+        let Some(before) = cached_or_skip(&file, &path) else {
             return;
         };
         assert!(
@@ -135,13 +144,7 @@ mod tests {
         for _ in 0..half / chunk.len() as u64 {
             file.write_all(&chunk).unwrap();
         }
-        const TMPFS_MAGIC: i64 = 0x0102_1994;
-        if rustix::fs::fstatfs(&file).unwrap().f_type as i64 == TMPFS_MAGIC {
-            eprintln!("skipped: the temporary directory is on tmpfs, which keeps its pages");
-            return;
-        }
-        let Some(before) = cached_bytes(&path) else {
-            eprintln!("skipped: util-linux `fincore` is not installed");
+        let Some(before) = cached_or_skip(&file, &path) else {
             return;
         };
         assert!(before >= 2 * half, "not cached: {before} bytes");
