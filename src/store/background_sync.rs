@@ -27,7 +27,7 @@ use super::page_cache;
 enum Job {
     /// Sync `file`; when `progress` is given, the bytes up to `len` are then durable.
     Sync {
-        file: File,
+        file: Arc<File>,
         len: u64,
         progress: Option<Arc<AtomicU64>>,
     },
@@ -106,7 +106,7 @@ impl BackgroundSync {
 
     /// Queues a sync of `file`; when `progress` is given, it records that the first `len`
     /// bytes are durable once the sync succeeded.
-    pub(crate) fn sync(&self, file: File, len: u64, progress: Option<Arc<AtomicU64>>) {
+    pub(crate) fn sync(&self, file: Arc<File>, len: u64, progress: Option<Arc<AtomicU64>>) {
         self.queue(Job::Sync {
             file,
             len,
@@ -170,7 +170,7 @@ mod tests {
         file.write_all(b"hello").unwrap();
         let progress = Arc::new(AtomicU64::new(0));
         let syncer = BackgroundSync::start("test-sync").unwrap();
-        syncer.sync(file.try_clone().unwrap(), 5, Some(Arc::clone(&progress)));
+        syncer.sync(Arc::new(file), 5, Some(Arc::clone(&progress)));
         drop(syncer); // waits for the queued sync
         assert_eq!(progress.load(Ordering::SeqCst), 5);
     }

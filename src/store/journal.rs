@@ -104,7 +104,7 @@ pub(crate) struct Recovered {
 /// Appended bytes of the open segment whose write-back should start
 /// ([`page_cache::start_write_back`]).
 pub(crate) struct WriteBack {
-    file: File,
+    file: Arc<File>,
     from: u64,
     to: u64,
     /// How far the segment is durable (pages before it are clean, and left alone).
@@ -122,7 +122,9 @@ impl WriteBack {
 /// The segment being written. Owned by the writer thread.
 pub(crate) struct Journal {
     dir: PathBuf,
-    file: File,
+    /// Shared with the sync thread's jobs, which hold no descriptor of their own: a disk that
+    /// stalls while they queue up cannot run the process out of descriptors.
+    file: Arc<File>,
     path: PathBuf,
     number: u64,
     /// Bytes of whole records in the segment.
@@ -194,7 +196,7 @@ impl Journal {
         } = Journal::prepare(dir, after + 1)?;
         Ok(Journal {
             dir: dir.to_path_buf(),
-            file,
+            file: Arc::new(file),
             path,
             number,
             len,
@@ -233,34 +235,25 @@ impl Journal {
         self.synced.load(Ordering::SeqCst) < self.len
     }
 
-    /// What a background sync of the current segment needs: a second handle on the file, the
-    /// length it will cover, and where to record that it did.
-    pub(crate) fn sync_job(&self) -> Result<(File, u64, Arc<AtomicU64>), StoreError> {
-        let file = self
-            .file
-            .try_clone()
-            .map_err(|e| StoreError::io(&self.path, e))?;
-        Ok((file, self.len, Arc::clone(&self.synced)))
+    /// What a background sync of the current segment needs: the file, the length it will
+    /// cover, and where to record that it did.
+    pub(crate) fn sync_job(&self) -> (Arc<File>, u64, Arc<AtomicU64>) {
+        (Arc::clone(&self.file), self.len, Arc::clone(&self.synced))
     }
 
     /// Once [`WRITE_BACK_BYTES`] or more were appended since the last call that returned
     /// something: the range written since, for the sync thread to start writing back.
-    pub(crate) fn write_back_due(&mut self) -> Option<Result<WriteBack, StoreError>> {
+    pub(crate) fn write_back_due(&mut self) -> Option<WriteBack> {
         if self.len.saturating_sub(self.written_back) < WRITE_BACK_BYTES {
             return None;
         }
         let from = std::mem::replace(&mut self.written_back, self.len);
-        Some(
-            self.file
-                .try_clone()
-                .map(|file| WriteBack {
-                    file,
-                    from,
-                    to: self.len,
-                    synced: Arc::clone(&self.synced),
-                })
-                .map_err(|e| StoreError::io(&self.path, e)),
-        )
+        Some(WriteBack {
+            file: Arc::clone(&self.file),
+            from,
+            to: self.len,
+            synced: Arc::clone(&self.synced),
+        })
     }
 
     /// Appends whole records with one `write`; `will_sync`: the caller syncs them next, so
@@ -354,7 +347,7 @@ impl Journal {
         };
         let closed = Closed {
             path: std::mem::replace(&mut self.path, path),
-            file: std::mem::replace(&mut self.file, file),
+            file: std::mem::replace(&mut self.file, Arc::new(file)),
             len: self.len,
             synced: std::mem::take(&mut self.synced),
         };
@@ -379,7 +372,7 @@ pub(crate) struct Prepared {
 /// A segment the writer has moved on from, whose tail may not be durable yet.
 pub(crate) struct Closed {
     path: PathBuf,
-    file: File,
+    file: Arc<File>,
     /// Bytes of records in it.
     len: u64,
     /// How many of them are known to be durable.

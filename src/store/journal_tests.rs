@@ -77,7 +77,6 @@ fn the_write_back_is_due_every_few_megabytes_of_records() {
         journal.append(&one, false).unwrap();
         appended += one.len() as u64;
         if let Some(job) = journal.write_back_due() {
-            let job = job.unwrap();
             assert_eq!(job.synced.load(Ordering::SeqCst), 0);
             due.push((job.from, job.to));
         }

@@ -42,13 +42,9 @@ impl WriterState {
             self.sync_journal();
             return;
         };
-        match journal.sync_job() {
-            Ok((file, len, progress)) => {
-                syncer.sync(file, len, Some(progress));
-                self.journal_sync_by = None;
-            }
-            Err(_) => self.sync_journal(),
-        }
+        let (file, len, progress) = journal.sync_job();
+        syncer.sync(file, len, Some(progress));
+        self.journal_sync_by = None;
     }
 
     /// Closes the current journal segment and starts the next; the closed one is synced on
@@ -91,9 +87,8 @@ impl WriterState {
             journal.sync()?;
             self.journal_sync_by = None;
         } else if let Some(syncer) = &self.syncer
-            && let Some(Ok(range)) = journal.write_back_due()
+            && let Some(range) = journal.write_back_due()
         {
-            // A descriptor that cannot be had only leaves the write-back to the next sync.
             syncer.write_back(range);
         }
         Ok(())
