@@ -9,7 +9,7 @@
 //! Between syncs the thread starts the write-back of the open segment every few megabytes
 //! appended (`page_cache::start_write_back`), so that a sync finds little left to write.
 //!
-//! Syncing a file through a second descriptor is safe whatever else writes to it: it only makes
+//! Syncing a file on this thread is safe whatever else writes to it meanwhile: it only makes
 //! dirty pages durable sooner, which the kernel's own writeback may do at any moment anyway.
 
 use std::fs::File;
