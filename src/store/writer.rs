@@ -79,9 +79,8 @@ const SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
 const APPLY_BACKLOG_GROUPS: usize = 4096;
 /// The byte side of that cap: a journaled accept counts 512 bytes (its bytes are in the
 /// journal, see [`Work::weight`]), so about 32,000 of them; an accept without a journal counts
-/// its message bytes too. A checkpoint's durable commit (one every 2 s, and one per full
-/// journal segment: several a second at full speed) holds the applier for 20–70 ms under
-/// load; at 4 MiB (a tenth of a second of intake at 100k msgs/s) the writer sometimes waited
+/// its message bytes too. A checkpoint's durable commit (one every 2 s) holds the applier for
+/// 20–70 ms under load (longer on a disk the journal keeps busy); at 4 MiB (a tenth of a second of intake at 100k msgs/s) the writer sometimes waited
 /// for room behind one, with its lock held, and every accept waited up to 27 ms. The larger
 /// cap costs ~15 MiB more memory at most.
 const APPLY_BACKLOG_BYTES: u64 = 16 * 1024 * 1024;
@@ -491,9 +490,11 @@ impl WriterState {
 
         // A flush (pruning makes one) closes the segment too, so that a segment nothing
         // refers to any more can be deleted now rather than when it is full. A full segment
-        // checkpoints as well: leaving it to the timed checkpoint saved ~0.6 µs of CPU per
-        // message at full speed, but the control-id entries deferred to checkpoints (and
-        // what the database holds until one) then took up to 45 MiB more memory.
+        // is left to the timed checkpoint: at full speed one fills several times a second,
+        // and each checkpoint's syncs held the applier for up to hundreds of milliseconds on
+        // a fast disk that the journal keeps busy (docs/performance.md, "Another host"); the
+        // control-id entries that checkpoints write are bounded by
+        // `recent_control_ids::FLUSH_ENTRIES` instead.
         let full = self
             .journal
             .as_ref()
@@ -503,7 +504,7 @@ impl WriterState {
         } else {
             self.prepare_next_segment();
         }
-        if !flushes.is_empty() || full {
+        if !flushes.is_empty() {
             work.push(self.checkpoint(flushes));
         }
 
