@@ -697,9 +697,9 @@ async fn control_ids_survive_a_crash_between_checkpoints(backend: Backend) {
     );
 }
 
-/// A crash after several full journal segments (each asks for a checkpoint, which the crash
-/// may beat) replays whatever the last durable checkpoint does not cover: every acknowledged
-/// message comes back whole.
+/// A crash after several full journal segments (checkpoints come only every two seconds, so
+/// none may cover them) replays whatever the last durable checkpoint does not cover: every
+/// acknowledged message comes back whole.
 async fn a_crash_after_full_segments_replays_them_all(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path(), backend);
