@@ -575,6 +575,15 @@ async fn the_api_lists_shows_and_replays() {
         .unwrap();
     assert_eq!(channels[0]["id"], "simple");
     assert_eq!(channels[0]["destinations"][0]["name"], "archive");
+    // Every message stored, and by status: "received" is a message still in the pipeline
+    // (this one was delivered, its attempt perhaps not yet recorded).
+    let counts = &channels[0]["counts"];
+    assert_eq!(counts["total"], 1);
+    assert_eq!(counts["received"], 0);
+    assert_eq!(
+        counts["queued"].as_u64().unwrap() + counts["sent"].as_u64().unwrap(),
+        1
+    );
     let list: serde_json::Value = client
         .get(format!(
             "http://{api}/api/channels/simple/messages?control_id=API1"

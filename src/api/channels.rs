@@ -74,6 +74,7 @@ fn describe(engine: &Engine, id: &str, slot: &ChannelSlot) -> Result<Value, ApiE
         "running": slot.running.is_some(),
         "source": { "type": slot.spec.source.type_name(), "listen": listen.map(|a| a.to_string()) },
         "counts": {
+            "total": counts.total(),
             "received": counts.received,
             "filtered": counts.filtered,
             "queued": counts.queued,
