@@ -38,14 +38,16 @@ bench_channel() {
 
 # Starts $IHUB in the engine directory $1 (created if missing) on the benchmark channel with
 # durability $2 and destination $3 ("dest" or "nodest"), and waits until it listens. Sets
-# `port` (the channel's MLLP port) and `pid` (the engine's).
+# `port` (the channel's MLLP port), `api` (the engine's HTTP API port) and `pid` (the engine's).
 start_engine() {
-    local dir=$1 api
+    local dir=$1 bin=$IHUB
+    # The engine starts in $dir: a relative path to it must not change meaning.
+    [[ $bin == */* ]] && bin=$(realpath -- "$bin")
     mkdir -p "$dir/channels"
     port=$(free_port)
     api=$(free_port)
     bench_channel "$2" "$port" "$3" > "$dir/channels/bench.toml"
-    ( cd "$dir" && NO_COLOR=1 exec "$IHUB" run --channels channels --data data \
+    ( cd "$dir" && NO_COLOR=1 exec "$bin" run --channels channels --data data \
         --api "127.0.0.1:$api" ) > "$dir/engine.log" 2>&1 &
     pid=$!
     wait_port "$port"
@@ -66,4 +68,21 @@ timed_load() {
         --window "$WINDOW" --per-conn 100000000 --max-total 1000000000 --duration "$1" \
         --repeat 1 --warmup "$2" --warmup-secs "$warmup_secs" --check ctrl \
         --server-pid "$pid" 2>/dev/null | tail -n 1
+}
+
+# Waits (up to 120 s) until no destination of the engine whose API listens on port $1 has
+# anything queued, so a backlog of deliveries left by one load does not run during the next.
+wait_drained() {
+    python3 - "$1" <<'PY'
+import json, sys, time, urllib.request
+url = f"http://127.0.0.1:{sys.argv[1]}/api/channels"
+deadline = time.time() + 120
+while time.time() < deadline:
+    channels = json.load(urllib.request.urlopen(url, timeout=5))
+    if all(d["queue_depth"] == 0 for c in channels for d in c["destinations"]):
+        sys.exit(0)
+    time.sleep(0.2)
+print("the engine's destinations did not drain within 120 s", file=sys.stderr)
+sys.exit(1)
+PY
 }

@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""Prints the tables of one benches/mllp/run.sh run: msgs/s per cell, the engine's ratios
-against the references measured in the same run, p50/p99, server CPU per message and memory."""
+"""Prints the tables of one benches/mllp/run.sh or interleaved.sh run: msgs/s per cell, the
+engine's ratios against the references measured in the same run, p50/p99, server CPU per
+message and memory. A cell measured more than once (interleaved.sh's rounds) shows the median
+of its successful measurements, and how many failed."""
 import json
 import pathlib
+import statistics
 import sys
 
 out = pathlib.Path(sys.argv[1])
@@ -12,12 +15,24 @@ def cells(label):
     path = out / f"{label}.jsonl"
     if not path.exists():
         return {}
-    rows = {}
+    measured = {}
     for line in path.read_text().splitlines():
         if line.strip():
             row = json.loads(line)
-            rows[(row["conns"], row["window"])] = row
-    return rows
+            measured.setdefault((row["conns"], row["window"]), []).append(row)
+    return {key: merged(rows) for key, rows in measured.items()}
+
+
+FIELDS = ("median_msgs_per_s", "median_p50_us", "median_p99_us", "median_server_cpu_us_per_msg")
+
+
+def merged(rows):
+    """One row for a cell: the median of each figure over its successful measurements."""
+    good = [r for r in rows if r["ok"]]
+    row = {"ok": bool(good), "failed": len(rows) - len(good)}
+    for field in FIELDS:
+        row[field] = statistics.median(r[field] for r in good) if good else None
+    return row
 
 
 def rss_mib(label):
@@ -76,6 +91,11 @@ for key in keys:
         else:
             line += " – |"
     print(line)
+
+failures = [(label, key, row["failed"]) for label in ["echo", "durable-echo"] + engines
+            for key, row in cells(label).items() if row["failed"]]
+for label, key, failed in failures:
+    print(f"{label} {key[0]} × {key[1]}: {failed} measurement(s) failed (see {label}.log)")
 
 print()
 for e in engines:
