@@ -11,7 +11,8 @@
 # Needs LOAD, ECHO, DURABLE_ECHO and MESSAGES like run.sh; optional IHUB, MODES (as run.sh),
 # ROUNDS (default 3), CONNS_LIST (default "1 4 16"), WINDOWS (default "1 16"), SECS per
 # measurement (default 2). After each load on an engine with a destination it waits until the
-# destination's queue is empty, so its deliveries never run during another server's load.
+# destination's queue is empty, and before every load it runs `sync`, so neither one server's
+# deliveries nor the write-back of its data run during another server's load.
 set -euo pipefail
 
 out=${1:?usage: interleaved.sh OUTDIR}
@@ -94,6 +95,10 @@ for round in $(seq 1 "$ROUNDS"); do
         for conns in $CONNS_LIST; do
             for i in $(seq 0 $((count - 1))); do
                 label=${labels[$(((i + round - 1) % count))]}
+                # Every measurement starts with nothing dirty in the page cache: the last one's
+                # writes (gigabytes of journal and files) would otherwise be written back
+                # during this one, whichever server it measures.
+                sync
                 "$LOAD" --addr "127.0.0.1:${ports[$label]}" --messages "$MESSAGES" \
                     --conns "$conns" --window "$window" --per-conn 100000 --max-total 100000 \
                     --duration "$SECS" --repeat 1 --warmup 200 --warmup-secs 1 \
