@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 use super::bodies::{self, JournalPos};
+use super::cpu_pacing;
 use super::error::StoreError;
 use super::in_flight;
 use super::keys;
@@ -46,6 +47,13 @@ pub(crate) const BOOKKEEPING_MAX_DELAY_MS: u64 = 200;
 
 /// At most this many pieces of work go into one commit, so one commit's latency stays bounded.
 const MAX_COMMIT_WORK: usize = 4096;
+
+/// The applier yields its CPU now and then ([`cpu_pacing`]) while less than this many bytes
+/// of messages wait for it (a journaled accept counts 512 bytes: 2,048 of them) ...
+const PACE_BELOW_BACKLOG_BYTES: u64 = 1024 * 1024;
+/// ... and fewer than this many groups (at sequential senders, one accept each; the writer
+/// turns its callers away at 2,048).
+const PACE_BELOW_BACKLOG_GROUPS: u64 = 512;
 
 /// How long the applier waits for more work while it holds only journaled accepts (which
 /// nobody waits for): at low rates, several messages share a commit; readers and delivery
@@ -229,6 +237,10 @@ impl Applier {
     /// Applies `work` (every group up to `group`, holding `bytes` of messages), then tells
     /// readers.
     fn apply(&mut self, work: Vec<Work>, group: u64, bytes: u64) {
+        cpu_pacing::set(
+            self.progress
+                .has_room(PACE_BELOW_BACKLOG_BYTES, PACE_BELOW_BACKLOG_GROUPS),
+        );
         // A prune scans the committed state, which does not show changes staged before it in
         // the same commit: it starts a commit of its own.
         let mut chunk = Vec::with_capacity(work.len());
@@ -262,6 +274,7 @@ impl Applier {
         let mut needs = Needs::default();
         let mut deferred = Vec::new();
         for item in work {
+            cpu_pacing::pace();
             let snapshot = match &snapshot {
                 Ok(snapshot) => snapshot.as_ref(),
                 Err(error) => {

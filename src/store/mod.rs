@@ -69,6 +69,7 @@ mod applier;
 mod background_sync;
 mod bodies;
 mod conflicts;
+mod cpu_pacing;
 mod error;
 mod handle;
 mod in_flight;

@@ -19,6 +19,7 @@ use std::sync::{Arc, RwLock};
 
 use redb::{Database, ReadOnlyTable, ReadTransaction, ReadableDatabase, TableDefinition};
 
+use super::cpu_pacing;
 use super::error::StoreError;
 use super::kv::{Batch, KeyRange, Kv, Snapshot, Table, Visit};
 
@@ -189,6 +190,7 @@ impl Kv for RedbKv {
             // The batch is sorted by table, so each table is opened once.
             let mut open: Option<(Table, BytesTable)> = None;
             for ((table, key), change) in &batch.changes {
+                cpu_pacing::pace();
                 if open.as_ref().map(|(current, _)| current) != Some(table) {
                     // Close the previous table before opening the next.
                     drop(open.take());

@@ -23,6 +23,7 @@ use std::ops::{Bound, ControlFlow};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::cpu_pacing;
 use super::error::StoreError;
 use super::keys;
 use super::kv::{Batch, KeyRange, Kv, Snapshot, Table, Visit};
@@ -175,6 +176,7 @@ impl Kv for SledKv {
     fn apply(&self, batch: Batch, durable: bool) -> Result<(), StoreError> {
         let mut sled_batch = sled::Batch::default();
         for ((table, key), change) in batch.changes {
+            cpu_pacing::pace();
             let key = full_key(table, &key);
             match change {
                 Some(value) => sled_batch.insert(key, value),
