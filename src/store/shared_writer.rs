@@ -1,10 +1,12 @@
 //! [`SharedWriter`]: the writer's state behind a lock, so that a caller can journal its own
 //! `interval` accepts without the hop to the writer thread and back (see the `writer` module
-//! docs), and the counts of accepts waiting in the thread's channel that keep that in order:
-//! one for everybody, and one per [`Lane`].
+//! docs), the accepts a caller left for whoever held that lock, and the counts of accepts
+//! waiting (in the thread's channel or left) that keep all that in order: one for everybody,
+//! and one per [`Lane`].
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
 use super::work::Request;
 use super::writer::{RECORD_HEADER_GUESS, WriterState};
@@ -31,12 +33,16 @@ impl Lane {
     }
 }
 
-/// The writer's state behind a mutex, and how many accepts wait in its channel.
+/// The writer's state behind a mutex, the accepts left for its holder, and how many accepts
+/// wait in its channel or were left.
 pub(crate) struct SharedWriter {
     state: Mutex<WriterState>,
-    /// Accepts sent to the writer thread and not yet numbered, in any lane or none (signed:
-    /// tests send without counting).
+    /// Accepts sent to the writer thread or left for the holder of the state and not yet
+    /// numbered, in any lane or none (signed: tests send without counting).
     queued: AtomicI64,
+    /// `interval` accepts whose caller found the state locked and left them to be journaled
+    /// by whoever held it ([`SharedWriter::try_lead`]), in the order they were left.
+    left: Mutex<Vec<Request>>,
 }
 
 impl SharedWriter {
@@ -44,6 +50,7 @@ impl SharedWriter {
         SharedWriter {
             state: Mutex::new(state),
             queued: AtomicI64::new(0),
+            left: Mutex::new(Vec::new()),
         }
     }
 
@@ -90,10 +97,16 @@ impl SharedWriter {
 
     /// Journals `interval` accepts on the caller's thread, as one group, with no hop to the
     /// writer thread and back, when that keeps every order: nothing sent to the writer thread
-    /// in `lane` (or, without one, by anybody) waits to be numbered, nobody else holds the
-    /// writer's state, the group fits in the journal segment, and the applier has room.
+    /// or left in `lane` (or, without one, by anybody) waits to be numbered, the group fits in
+    /// the journal segment, and the applier has room. If another caller or the thread holds
+    /// the state, the accepts are left for it: every holder journals what was left before it
+    /// lets go, and looks again after, so the caller goes on without waiting for the lock or
+    /// waking the thread (at 4 and 16 sequential connections one accept in seven to five found
+    /// the lock taken, and each took the hop to the thread and back).
+    ///
     /// Returns the requests when they must go to the writer thread after all, else whether
-    /// that thread must be woken to see a new deadline.
+    /// that thread must be woken: to see a new deadline, or to take accepts left while the
+    /// applier had no room.
     pub(crate) fn try_lead(
         &self,
         requests: Vec<Request>,
@@ -103,24 +116,98 @@ impl SharedWriter {
             return Err(requests);
         }
         let Ok(mut state) = self.state.try_lock() else {
-            return Err(requests);
+            self.queue(requests.len(), lane);
+            self.left().extend(requests);
+            return Ok(self.take_over_left());
         };
-        let bytes = requests
-            .iter()
-            .map(|r| r.weight() + RECORD_HEADER_GUESS)
-            .sum();
         // Checked again: the thread may have taken them from the channel and be waiting for
         // the lock to number them.
-        if self.waiting(lane) || !state.can_lead(bytes) {
+        if self.waiting(lane) || !state.can_lead(group_bytes(&requests)) {
             return Err(requests);
         }
         let before = state.deadline();
         state.handle_group(requests);
-        let after = state.deadline();
-        Ok(match (before, after) {
-            (_, None) => false,
-            (None, Some(_)) => true,
-            (Some(before), Some(after)) => after < before,
-        })
+        let mut wake = deadline_moved(before, state.deadline());
+        wake |= self.journal_left(&mut state).is_none_or(|moved| moved);
+        drop(state);
+        wake |= self.take_over_left();
+        Ok(wake)
+    }
+
+    /// Journals the accepts left so far, with `state` held. Returns whether that moved the
+    /// deadline earlier, or `None` if they did not fit (the segment is full or the applier
+    /// has no room: the writer thread waits for that, not a caller) and are still left.
+    fn journal_left(&self, state: &mut WriterState) -> Option<bool> {
+        let left = std::mem::take(&mut *self.left());
+        if left.is_empty() {
+            return Some(false);
+        }
+        if !state.can_lead(group_bytes(&left)) {
+            let mut still_left = self.left();
+            let newer = std::mem::replace(&mut *still_left, left);
+            still_left.extend(newer);
+            return None;
+        }
+        let before = state.deadline();
+        self.handle_queued(state, left);
+        Some(deadline_moved(before, state.deadline()))
+    }
+
+    /// After letting go of the state: journals what was left meanwhile, for as long as the
+    /// state is free (a caller that finds it taken leaves the rest to its holder, who looks
+    /// after letting go too). Returns whether the writer thread must be woken.
+    pub(super) fn take_over_left(&self) -> bool {
+        let mut wake = false;
+        while !self.left().is_empty() {
+            let Ok(mut state) = self.state.try_lock() else {
+                break;
+            };
+            match self.journal_left(&mut state) {
+                Some(moved) => wake |= moved,
+                None => return true,
+            }
+        }
+        wake
+    }
+
+    /// For the writer thread, with the state held: every accept left so far.
+    pub(super) fn take_left(&self) -> Vec<Request> {
+        std::mem::take(&mut *self.left())
+    }
+
+    /// Checks, journals and forwards requests counted by [`SharedWriter::queue`] (sent to the
+    /// thread or left), then takes them off the counts.
+    pub(super) fn handle_queued(&self, state: &mut WriterState, group: Vec<Request>) {
+        let mut accepts = 0;
+        let mut lanes = Vec::new();
+        for request in &group {
+            if let Request::Accept { lane, .. } = request {
+                accepts += 1;
+                lanes.extend(lane.iter().cloned());
+            }
+        }
+        state.handle_group(group);
+        self.numbered(accepts, &lanes);
+    }
+
+    fn left(&self) -> MutexGuard<'_, Vec<Request>> {
+        self.left.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The bytes a group takes in the journal, roughly, for [`WriterState::can_lead`].
+fn group_bytes(requests: &[Request]) -> usize {
+    requests
+        .iter()
+        .map(|r| r.weight() + RECORD_HEADER_GUESS)
+        .sum()
+}
+
+/// Whether the thread must be woken to see a deadline that changed from `before` to `after`.
+fn deadline_moved(before: Option<Instant>, after: Option<Instant>) -> bool {
+    match (before, after) {
+        (_, None) => false,
+        (None, Some(_)) => true,
+        (Some(before), Some(after)) => after < before,
     }
 }

@@ -261,8 +261,8 @@ fn a_group_journaled_by_its_caller_keeps_order_and_is_synced_by_its_deadline() {
     let (second, mut second_answer) = accept(2, &[], interval);
     let wake = lead(&shared, vec![first, second], None);
     assert!(wake, "a new deadline wakes the thread");
-    assert_eq!(first_answer.try_recv().unwrap().unwrap(), 1);
-    assert_eq!(second_answer.try_recv().unwrap().unwrap(), 2);
+    assert_eq!(answered(&mut first_answer), 1);
+    assert_eq!(answered(&mut second_answer), 2);
     sender.send(Request::Wake).unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
     let unsynced = || {
@@ -308,9 +308,9 @@ fn journaling_writer(
     (sender, shared, std::thread::spawn(move || writer.run()))
 }
 
-/// Journals `requests` on the caller's thread, trying again while the thread holds the state
-/// (it does for a moment at start); panics if that never works. Returns whether the thread
-/// must be woken for a new deadline.
+/// Journals `requests` on the caller's thread (or leaves them to the thread, if it holds the
+/// state at that moment), trying again while they are refused; panics if that never stops.
+/// Returns whether the thread must be woken for a new deadline.
 fn lead(shared: &SharedWriter, mut requests: Vec<Request>, lane: Option<&Lane>) -> bool {
     let started = Instant::now();
     loop {
@@ -324,6 +324,72 @@ fn lead(shared: &SharedWriter, mut requests: Vec<Request>, lane: Option<&Lane>) 
         );
         std::thread::sleep(Duration::from_millis(1));
     }
+}
+
+/// The id an accept was answered with, waiting up to five seconds for it (an accept left for
+/// the thread is answered on its thread).
+fn answered(answer: &mut oneshot::Receiver<Result<MessageId, StoreError>>) -> MessageId {
+    let started = Instant::now();
+    loop {
+        match answer.try_recv() {
+            Ok(id) => return id.unwrap(),
+            Err(oneshot::error::TryRecvError::Empty) => {
+                assert!(started.elapsed() < Duration::from_secs(5), "never answered");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Err(closed) => panic!("not answered: {closed}"),
+        }
+    }
+}
+
+/// A caller that finds the writer's state held leaves its accepts to the holder instead of
+/// sending them to the thread: they are journaled, in the order they were left, when the
+/// holder lets go; until then their lane's next batch goes behind them, through the thread.
+#[test]
+fn accepts_left_while_the_state_is_held_are_journaled_by_its_holder_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sender, shared, handle) = journaling_writer(dir.path());
+    let interval = Durability::Interval { max_delay_ms: 20 };
+    let (mine, other) = (Lane::default(), Lane::default());
+    let (warm_up, mut warm_up_answer) = accept(1, &[], interval);
+    lead(&shared, vec![warm_up], None);
+    assert_eq!(answered(&mut warm_up_answer), 1);
+
+    let held = shared.lock();
+    let (first, mut first_answer) = accept(2, &[], interval);
+    let (second, mut second_answer) = accept(3, &[], interval);
+    assert!(
+        shared
+            .try_lead(vec![in_lane(first, &mine)], Some(&mine))
+            .is_ok()
+    );
+    assert!(
+        shared
+            .try_lead(vec![in_lane(second, &other)], Some(&other))
+            .is_ok()
+    );
+    assert!(
+        first_answer.try_recv().is_err(),
+        "journaled while the state was held"
+    );
+    let (behind, mut behind_answer) = accept(4, &[], interval);
+    let behind = shared
+        .try_lead(vec![in_lane(behind, &mine)], Some(&mine))
+        .expect_err("overtook an accept left in its lane");
+    drop(held);
+    shared.take_over_left();
+    assert_eq!(answered(&mut first_answer), 2);
+    assert_eq!(answered(&mut second_answer), 3);
+
+    // Left and numbered: the lane's next batch may be journaled by its caller again, and
+    // the one refused above goes through the thread.
+    sender.send(behind.into_iter().next().unwrap()).unwrap();
+    assert_eq!(answered(&mut behind_answer), 4);
+    let (last, mut last_answer) = accept(5, &[], interval);
+    lead(&shared, vec![in_lane(last, &mine)], Some(&mine));
+    assert_eq!(answered(&mut last_answer), 5);
+    drop(sender);
+    handle.join().unwrap();
 }
 
 fn in_lane(mut request: Request, lane: &Lane) -> Request {
@@ -350,9 +416,9 @@ fn a_lane_waits_only_for_its_own_accepts_in_the_channel() {
 
     let (first, mut first_answer) = accept(2, &[], interval);
     lead(&shared, vec![in_lane(first, &other)], Some(&other));
-    assert_eq!(first_answer.try_recv().unwrap().unwrap(), 1);
+    assert_eq!(answered(&mut first_answer), 1);
     for lane in [Some(&mine), None] {
-        // Never journaled here, however often it is tried (a busy lock only makes it fail).
+        // Never journaled here, however often it is tried.
         for _ in 0..3 {
             let (request, _) = accept(3, &[], interval);
             assert!(
@@ -382,7 +448,7 @@ fn a_lane_waits_only_for_its_own_accepts_in_the_channel() {
     // Numbered: the lane may journal here again.
     let (last, mut last_answer) = accept(4, &[], interval);
     lead(&shared, vec![in_lane(last, &mine)], Some(&mine));
-    assert_eq!(last_answer.try_recv().unwrap().unwrap(), 3);
+    assert_eq!(answered(&mut last_answer), 3);
     drop(sender);
     handle.join().unwrap();
 }
@@ -419,7 +485,7 @@ fn the_next_journal_segment_is_made_ahead_of_each_rotation() {
     for n in 1..=2 {
         let (request, mut answer) = accept(n, &[], interval);
         lead(&shared, vec![request], None);
-        assert_eq!(answer.try_recv().unwrap().unwrap(), u64::from(n));
+        assert_eq!(answered(&mut answer), u64::from(n));
     }
     assert_eq!(numbers(), [1]);
     shared.lock().prepare_next_at = 0;
