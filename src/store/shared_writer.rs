@@ -155,10 +155,16 @@ impl SharedWriter {
 
     /// After letting go of the state: journals what was left meanwhile, for as long as the
     /// state is free (a caller that finds it taken leaves the rest to its holder, who looks
-    /// after letting go too). Returns whether the writer thread must be woken.
+    /// after letting go too), at most [`MAX_ROUNDS_FOR_OTHERS`] times, after which the writer
+    /// thread takes the rest. Returns whether the writer thread must be woken.
     pub(super) fn take_over_left(&self) -> bool {
         let mut wake = false;
+        let mut rounds = 0;
         while !self.left().is_empty() {
+            if rounds == MAX_ROUNDS_FOR_OTHERS {
+                return true;
+            }
+            rounds += 1;
             let Ok(mut state) = self.state.try_lock() else {
                 break;
             };
@@ -194,6 +200,11 @@ impl SharedWriter {
         self.left.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
+
+/// How many times in a row a caller journals what others left before it hands the rest to
+/// the writer thread: with many runtime workers leaving accepts, one caller could otherwise
+/// keep journaling theirs while its own connections wait.
+const MAX_ROUNDS_FOR_OTHERS: usize = 4;
 
 /// The bytes a group takes in the journal, roughly, for [`WriterState::can_lead`].
 fn group_bytes(requests: &[Request]) -> usize {
