@@ -176,9 +176,13 @@ impl SharedWriter {
         wake
     }
 
-    /// For the writer thread, with the state held: every accept left so far.
-    pub(super) fn take_left(&self) -> Vec<Request> {
-        std::mem::take(&mut *self.left())
+    /// For the writer thread, with the state held: journals every accept left so far, waiting
+    /// for room at the applier if need be (which is why callers leave those to the thread).
+    pub(super) fn journal_all_left(&self, state: &mut WriterState) {
+        let left = std::mem::take(&mut *self.left());
+        if !left.is_empty() {
+            self.handle_queued(state, left);
+        }
     }
 
     /// Checks, journals and forwards requests counted by [`SharedWriter::queue`] (sent to the

@@ -210,10 +210,7 @@ impl Writer {
         // Shutdown: what callers left is journaled, the journal synced, then the applier
         // checkpoints everything.
         let mut state = self.shared.lock();
-        let left = self.shared.take_left();
-        if !left.is_empty() {
-            self.shared.handle_queued(&mut state, left);
-        }
+        self.shared.journal_all_left(&mut state);
         state.sync_journal();
         let checkpoint = state.checkpoint(Vec::new());
         state.forward(vec![checkpoint]);
@@ -231,12 +228,8 @@ impl Writer {
             let deadline = {
                 let mut state = self.shared.lock();
                 state.run_due();
-                // Left by callers while the applier had no room (they woke the thread); here
-                // `forward` waits for room.
-                let left = self.shared.take_left();
-                if !left.is_empty() {
-                    self.shared.handle_queued(&mut state, left);
-                }
+                // Left by callers while the applier had no room (they woke the thread).
+                self.shared.journal_all_left(&mut state);
                 state.deadline()
             };
             // Left while the state was held just now: the deadline may have moved.
@@ -273,10 +266,7 @@ impl Writer {
             let mut state = self.shared.lock();
             state.run_due();
             // Left before these were sent, or meanwhile: either way ahead of them in a lane.
-            let left = self.shared.take_left();
-            if !left.is_empty() {
-                self.shared.handle_queued(&mut state, left);
-            }
+            self.shared.journal_all_left(&mut state);
             self.shared.handle_queued(&mut state, group);
             drop(state);
             self.shared.take_over_left();
