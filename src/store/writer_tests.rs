@@ -434,16 +434,7 @@ fn a_lane_waits_only_for_its_own_accepts_in_the_channel() {
     }
 
     sender.send(in_lane(waiting, &mine)).unwrap();
-    let started = Instant::now();
-    let id = loop {
-        match waiting_answer.try_recv() {
-            Ok(answer) => break answer.unwrap(),
-            Err(_) => {
-                assert!(started.elapsed() < Duration::from_secs(5), "never answered");
-                std::thread::sleep(Duration::from_millis(1));
-            }
-        }
-    };
+    let id = answered(&mut waiting_answer);
     assert_eq!(id, 2, "numbered after the other lane's accept");
     // Numbered: the lane may journal here again.
     let (last, mut last_answer) = accept(4, &[], interval);
