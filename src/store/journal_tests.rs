@@ -64,6 +64,32 @@ fn records_written_over_zeros_ahead_survive_and_the_zeros_end_the_segment() {
     assert_eq!(&second[at as usize..at as usize + big.len()], &big[..]);
 }
 
+/// Without a sync next (`interval`), a small group goes over zeros a quarter megabyte ahead;
+/// a large one past them extends the segment itself, and every record reads back.
+#[test]
+fn unsynced_small_groups_go_over_zeros_and_large_ones_extend_the_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut journal = Journal::start(dir.path(), 0).unwrap();
+    let size = || {
+        std::fs::metadata(segment_path(dir.path(), 1))
+            .unwrap()
+            .len()
+    };
+    journal.append(&record(1), false).unwrap();
+    assert_eq!(size(), journal.len() + ZERO_AHEAD_UNSYNCED_BYTES);
+    let before = size();
+    journal.append(&record(2), false).unwrap();
+    assert_eq!(size(), before, "written over the zeros");
+
+    let large: Vec<u8> = (3..3000).flat_map(record).collect();
+    assert!(large.len() as u64 > ZERO_AHEAD_UNSYNCED_BYTES);
+    journal.append(&large, false).unwrap();
+    assert_eq!(size(), journal.len(), "no zeros after a large group");
+    drop(journal);
+    let recovered = Journal::recover(dir.path(), JournalPos::default()).unwrap();
+    assert_eq!(ids(&recovered), (1..3000).collect::<Vec<_>>());
+}
+
 /// The write-back is asked for once per [`WRITE_BACK_BYTES`] appended, for what was
 /// appended since, and starts over in the next segment.
 #[test]
