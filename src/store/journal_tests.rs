@@ -64,7 +64,7 @@ fn records_written_over_zeros_ahead_survive_and_the_zeros_end_the_segment() {
     assert_eq!(&second[at as usize..at as usize + big.len()], &big[..]);
 }
 
-/// Without a sync next (`interval`), a small group goes over zeros a quarter megabyte ahead;
+/// Without a sync next (`interval`), a small group goes over zeros written ahead;
 /// a large one past them extends the segment itself, and every record reads back.
 #[test]
 fn unsynced_small_groups_go_over_zeros_and_large_ones_extend_the_segment() {
