@@ -284,9 +284,12 @@ impl Journal {
         } else {
             (ZERO_AHEAD_MAX_UNSYNCED_GROUP, ZERO_AHEAD_UNSYNCED_BYTES)
         };
-        if end > self.size && records.len() as u64 <= max_group {
-            self.zero_ahead(end + ahead)
-                .map_err(|e| StoreError::io(&self.path, e))?;
+        if end > self.size
+            && records.len() as u64 <= max_group
+            && let Err(error) = self.zero_ahead(end + ahead)
+        {
+            // Only a saving: the records can still go in (and say so if they cannot).
+            tracing::debug!(%error, "Cannot write zeros ahead of the store journal's records.");
         }
         match self.file.write_all_at(records, self.len) {
             Ok(()) => {
