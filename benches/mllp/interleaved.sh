@@ -10,7 +10,7 @@
 #
 # Needs LOAD, ECHO, DURABLE_ECHO and MESSAGES like run.sh; optional IHUB, MODES (as run.sh),
 # ROUNDS (default 3), CONNS_LIST (default "1 4 16"), WINDOWS (default "1 16"), SECS per
-# measurement (default 2). After each load on an engine with a destination it waits until the
+# measurement (default 2), MIN_FREE_GB (default 50: the disk space it refuses to start without). After each load on an engine with a destination it waits until the
 # destination's queue is empty, and before every load it runs `sync`, so neither one server's
 # deliveries nor the write-back of its data run during another server's load. A failed
 # measurement (bad ACKs, a stall) is kept and counted by report.py; the run goes on.
@@ -32,6 +32,16 @@ SECS=${SECS:-2}
 
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
+# Every engine keeps what it stored until the end (its data, its delivered files, and the
+# durable echo its log): with the four modes and the defaults, up to ~45 GB at once. A disk
+# that fills up fails the last measurements, so refuse to start short of that (MIN_FREE_GB=0
+# skips the check).
+MIN_FREE_GB=${MIN_FREE_GB:-50}
+free_gb=$(df -Pk "$out" | awk 'NR == 2 { print int($4 / 1024 / 1024) }')
+if (( free_gb < MIN_FREE_GB )); then
+    echo "only ${free_gb} GB free under $out; an interleaved run needs about ${MIN_FREE_GB} GB (MIN_FREE_GB to change)" >&2
+    exit 1
+fi
 # free_port, wait_port, bench_channel, start_engine, wait_drained
 source "$here/common.sh"
 
