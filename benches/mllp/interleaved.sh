@@ -10,9 +10,10 @@
 #
 # Needs LOAD, ECHO, DURABLE_ECHO and MESSAGES like run.sh; optional IHUB, MODES (as run.sh),
 # ROUNDS (default 3), CONNS_LIST (default "1 4 16"), WINDOWS (default "1 16"), SECS per
-# measurement (default 2), MIN_FREE_GB (default 50: the disk space it refuses to start without). After each load on an engine with a destination it waits until the
-# destination's queue is empty, and before every load it runs `sync`, so neither one server's
-# deliveries nor the write-back of its data run during another server's load. A failed
+# measurement (default 2), MIN_FREE_GB (default 50: the free disk space it needs to start).
+# After each load on an engine with a destination it waits until the destination's queue is
+# empty, and before every load it runs `sync`, so neither one server's deliveries nor the
+# write-back of its data run during another server's load. A failed
 # measurement (bad ACKs, a stall) is kept and counted by report.py; the run goes on.
 set -euo pipefail
 

@@ -59,7 +59,7 @@ const ZERO_AHEAD_MAX_GROUP: u64 = 128 * 1024;
 /// written while acknowledgements wait, so a little at a time: 64 KiB was as fast as 256 KiB
 /// and 1 MiB, and raised p99 at 16 sequential senders least (1.27 → 1.48 ms, against 1.62 and
 /// ~1.9 ms).
-pub(crate) const ZERO_AHEAD_UNSYNCED_BYTES: u64 = 64 * 1024;
+const ZERO_AHEAD_UNSYNCED_BYTES: u64 = 64 * 1024;
 
 /// ... for such groups up to this size (a sender or two): what the zeros save is a cost per
 /// `write`, a small part of a large group's, and each zero is one more copy (the pipelined
