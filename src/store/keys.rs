@@ -36,15 +36,21 @@ const COUNT_SEGMENT: u8 = 3;
 /// Tag of a journal segment's record count in the `counts` table.
 const COUNT_SEGMENT_RECORDS: u8 = 4;
 
-/// Appends `s` with its 2-byte length. Names longer than 65,535 bytes are refused rather than
-/// truncated, because a truncated name would silently share keys with another.
-fn put_str(key: &mut Vec<u8>, s: &str) -> Result<(), StoreError> {
-    let len = u16::try_from(s.len()).map_err(|_| {
+/// Refuses names longer than 65,535 bytes rather than truncating them, because a truncated
+/// name would silently share keys with another. Checking costs no key: the writer checks every
+/// accept before journaling it, on the acknowledgement's path.
+pub(crate) fn check_str(s: &str) -> Result<u16, StoreError> {
+    u16::try_from(s.len()).map_err(|_| {
         StoreError::Invalid(format!(
             "a name or control id of {} bytes is longer than 65535 bytes",
             s.len()
         ))
-    })?;
+    })
+}
+
+/// Appends `s` with its 2-byte length (refused as [`check_str`] says).
+fn put_str(key: &mut Vec<u8>, s: &str) -> Result<(), StoreError> {
+    let len = check_str(s)?;
     key.extend_from_slice(&len.to_be_bytes());
     key.extend_from_slice(s.as_bytes());
     Ok(())

@@ -2,7 +2,7 @@
 //! raw header fields, split once.
 
 use super::answer::Ack;
-use super::header_values::{next_control_id, version_at_least};
+use super::header_values::{next_control_id_at, now_millis, version_at_least};
 use crate::hl7::buf::MessageBuf;
 use crate::hl7::delimiters::Delimiters;
 use crate::hl7::message::Message;
@@ -33,15 +33,13 @@ fn component<'a>(field: &'a [u8], delimiters: &Delimiters, n: usize) -> &'a [u8]
         .unwrap_or_default()
 }
 
-/// The current time as an HL7 timestamp, formatted once per second per thread.
-fn now_timestamp() -> std::rc::Rc<str> {
+/// The time `secs` (since the Unix epoch) as an HL7 timestamp, formatted once per second per
+/// thread.
+fn timestamp_of(secs: u64) -> std::rc::Rc<str> {
     use std::cell::RefCell;
     thread_local! {
         static LAST: RefCell<(u64, std::rc::Rc<str>)> = RefCell::new((u64::MAX, "".into()));
     }
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
     LAST.with_borrow_mut(|(at, text)| {
         if *at != secs {
             *at = secs;
@@ -100,8 +98,9 @@ pub(super) fn concatenated_ack_bytes(original: &Message<'_>, ack: &Ack) -> Optio
         message_type.push(delimiters.component);
         message_type.extend_from_slice(trigger);
     }
-    let timestamp = now_timestamp();
-    let ack_control_id = next_control_id();
+    let millis = now_millis();
+    let timestamp = timestamp_of(millis / 1000);
+    let ack_control_id = next_control_id_at(millis);
     let fields = ack_header_fields(
         &pieces,
         &message_type,
