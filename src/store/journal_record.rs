@@ -1,21 +1,27 @@
 //! One record of the accept journal: how an accepted message is written to it and read back.
 //!
 //! Record layout: `u32 body length ‖ u32 CRC-32 of the body ‖ body`, all big-endian; the body
-//! is `u64 id ‖ u64 writer time ‖ u32 header length ‖ JSON header ‖ blobs`, each blob
+//! is `u64 id ‖ u64 writer time ‖ u32 header length ‖ header ‖ blobs`, each blob
 //! `u32 length ‖ bytes`: the raw message, then the transformed one (if any), then each
 //! destination payload that is not simply the raw or transformed bytes.
+//!
+//! The header is binary, in [`record_codec`]'s encoding (its version byte, then the fields
+//! of [`Header`] in order): every accept writes one on the acknowledgement's path, and as JSON
+//! it cost about as much as the record's checksum. Records of earlier versions have a JSON
+//! header, which starts with `{`; both are read.
 
 use bytes::Bytes;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::error::StoreError;
 use super::model::{MessageId, MessageMeta, MessageStatus, NewDelivery, NewMessage};
 use super::record::{PayloadSource, payload_sources};
+use super::record_codec::{self, payload_code, payload_from_code, put_str, put_uint};
 
 /// Bytes before the body: length and checksum.
 const FRAME_HEADER: usize = 8;
 
-/// The JSON part of a record: everything but the bulk bytes, as read back.
+/// The header of a record: everything but the bulk bytes, as read back.
 #[derive(Deserialize)]
 struct Header {
     channel: String,
@@ -27,21 +33,6 @@ struct Header {
     error: Option<String>,
     transformed: bool,
     destinations: Vec<(String, PayloadSource)>,
-}
-
-/// [`Header`] as written: borrowed from the message, so journaling one clones nothing (the
-/// writer thread is on every acknowledgement's path).
-#[derive(Serialize)]
-struct HeaderRef<'a> {
-    channel: &'a str,
-    peer: &'a str,
-    received_at_ms: u64,
-    meta: &'a MessageMeta,
-    status: MessageStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<&'a str>,
-    transformed: bool,
-    destinations: Vec<(&'a str, PayloadSource)>,
 }
 
 /// One accept read back from the journal.
@@ -70,33 +61,17 @@ pub(crate) fn encode_accept(
     msg: &NewMessage,
 ) -> Result<Vec<PayloadSource>, StoreError> {
     let sources = payload_sources(msg);
-    let header = HeaderRef {
-        channel: &msg.channel,
-        peer: &msg.peer,
-        received_at_ms: msg.received_at_ms,
-        meta: &msg.meta,
-        status: msg.status,
-        error: msg.error.as_deref(),
-        transformed: msg.transformed.is_some(),
-        destinations: msg
-            .deliveries
-            .iter()
-            .zip(&sources)
-            .map(|(d, s)| (d.destination.as_str(), *s))
-            .collect(),
-    };
     let start = out.len();
     out.extend_from_slice(&[0; FRAME_HEADER]);
     out.extend_from_slice(&id.to_be_bytes());
     out.extend_from_slice(&now_ms.to_be_bytes());
-    // The header's JSON goes straight into `out`, its length patched in after.
-    let json_at = out.len();
+    // The header goes straight into `out`, its length patched in after.
+    let header_at = out.len();
     out.extend_from_slice(&[0; 4]);
-    serde_json::to_writer(&mut *out, &header)
-        .map_err(|e| StoreError::corrupt("journal record", e))?;
-    let json_len = u32::try_from(out.len() - json_at - 4).map_err(|_| too_big())?;
-    if let Some(slot) = out.get_mut(json_at..json_at + 4) {
-        slot.copy_from_slice(&json_len.to_be_bytes());
+    put_header(out, msg, &sources);
+    let header_len = u32::try_from(out.len() - header_at - 4).map_err(|_| too_big())?;
+    if let Some(slot) = out.get_mut(header_at..header_at + 4) {
+        slot.copy_from_slice(&header_len.to_be_bytes());
     }
     put_blob(out, &msg.raw)?;
     if let Some(transformed) = &msg.transformed {
@@ -115,6 +90,76 @@ pub(crate) fn encode_accept(
         frame[4..].copy_from_slice(&crc.to_be_bytes());
     }
     Ok(sources)
+}
+
+/// Writes the binary [`Header`] of `msg`.
+fn put_header(out: &mut Vec<u8>, msg: &NewMessage, sources: &[PayloadSource]) {
+    out.push(record_codec::VERSION);
+    put_str(out, &msg.channel);
+    put_str(out, &msg.peer);
+    put_uint(out, msg.received_at_ms);
+    put_str(out, &msg.meta.message_type);
+    put_str(out, &msg.meta.trigger);
+    put_str(out, &msg.meta.control_id);
+    put_str(out, &msg.meta.patient_id);
+    out.push(msg.status.code());
+    match &msg.error {
+        Some(error) => {
+            out.push(1);
+            put_str(out, error);
+        }
+        None => out.push(0),
+    }
+    out.push(u8::from(msg.transformed.is_some()));
+    put_uint(out, msg.deliveries.len() as u64);
+    for (delivery, source) in msg.deliveries.iter().zip(sources) {
+        put_str(out, &delivery.destination);
+        out.push(payload_code(*source));
+    }
+}
+
+/// Reads a header in either encoding; `None` if it is not whole.
+fn read_header(bytes: &[u8]) -> Option<Header> {
+    let Some((&record_codec::VERSION, binary)) = bytes.split_first() else {
+        return serde_json::from_slice(bytes).ok();
+    };
+    let mut r = record_codec::Reader::new(binary);
+    let channel = r.string()?;
+    let peer = r.string()?;
+    let received_at_ms = r.uint()?;
+    let meta = MessageMeta {
+        message_type: r.string()?,
+        trigger: r.string()?,
+        control_id: r.string()?,
+        patient_id: r.string()?,
+    };
+    let status = MessageStatus::from_code(r.byte()?)?;
+    let error = match r.byte()? {
+        0 => None,
+        1 => Some(r.string()?),
+        _ => return None,
+    };
+    let transformed = match r.byte()? {
+        0 => false,
+        1 => true,
+        _ => return None,
+    };
+    let count = usize::try_from(r.uint()?).ok()?;
+    // Each destination takes at least two bytes: a bad count cannot make a huge allocation.
+    let mut destinations = Vec::with_capacity(count.min(r.remaining() / 2));
+    for _ in 0..count {
+        destinations.push((r.string()?, payload_from_code(r.byte()?)?));
+    }
+    (r.remaining() == 0).then_some(Header {
+        channel,
+        peer,
+        received_at_ms,
+        meta,
+        status,
+        error,
+        transformed,
+        destinations,
+    })
 }
 
 fn too_big() -> StoreError {
@@ -159,7 +204,7 @@ fn decode_one(bytes: &[u8], at: usize) -> Option<(Entry, usize)> {
     let mut body = Reader { bytes: body, at: 0 };
     let id = body.u64()?;
     let now_ms = body.u64()?;
-    let header: Header = serde_json::from_slice(body.blob()?).ok()?;
+    let header = read_header(body.blob()?)?;
     let raw = Bytes::copy_from_slice(body.blob()?);
     let transformed = if header.transformed {
         Some(body.blob()?.to_vec())
@@ -299,5 +344,71 @@ mod tests {
         let last = bytes.len() - 1;
         bytes[last] ^= 1;
         assert_eq!(decode_all(&bytes).1, whole);
+    }
+
+    /// A record as versions before the binary header wrote it: the header as JSON.
+    fn json_header_record(id: MessageId, now_ms: u64, msg: &NewMessage) -> Vec<u8> {
+        let header = serde_json::json!({
+            "channel": msg.channel,
+            "peer": msg.peer,
+            "received_at_ms": msg.received_at_ms,
+            "meta": serde_json::to_value(&msg.meta).unwrap(),
+            "status": serde_json::to_value(msg.status).unwrap(),
+            "transformed": msg.transformed.is_some(),
+            "destinations": [["same", "raw"], ["other", "own"]],
+        });
+        let header = serde_json::to_vec(&header).unwrap();
+        let mut body = Vec::new();
+        body.extend_from_slice(&id.to_be_bytes());
+        body.extend_from_slice(&now_ms.to_be_bytes());
+        put_blob(&mut body, &header).unwrap();
+        put_blob(&mut body, &msg.raw).unwrap();
+        put_blob(&mut body, &msg.deliveries[1].payload).unwrap();
+        let mut record = Vec::new();
+        record.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        record.extend_from_slice(&crc32(&body).to_be_bytes());
+        record.extend_from_slice(&body);
+        record
+    }
+
+    #[test]
+    fn records_with_the_json_header_of_earlier_versions_still_decode() {
+        let old = json_header_record(5, 20, &msg(5, false));
+        assert_eq!(old[28], b'{', "the old header is JSON");
+        let entry = decode_record(&old).expect("the old record decodes");
+        assert_eq!((entry.id, entry.now_ms), (5, 20));
+        assert_eq!(entry.msg, msg(5, false));
+        assert_eq!(entry.sources, vec![PayloadSource::Raw, PayloadSource::Own]);
+
+        let mut new = Vec::new();
+        encode_accept(&mut new, 6, 21, &msg(6, false)).unwrap();
+        assert_eq!(new[28], record_codec::VERSION, "a new header is binary");
+        assert!(
+            new.len() < old.len(),
+            "{} bytes against {}",
+            new.len(),
+            old.len()
+        );
+        // Both kinds in one segment, as after an upgrade with records not yet checkpointed.
+        let mut both = old.clone();
+        both.extend_from_slice(&new);
+        let (entries, good) = decode_all(&both);
+        assert_eq!((entries.len(), good), (2, both.len()));
+        assert_eq!(entries[1].msg, msg(6, false));
+    }
+
+    #[test]
+    fn a_binary_header_cut_short_or_with_trailing_bytes_is_not_read() {
+        let mut header = Vec::new();
+        let m = msg(7, true);
+        put_header(&mut header, &m, &payload_sources(&m));
+        let header_read = read_header(&header).expect("whole header");
+        assert_eq!(header_read.destinations.len(), 2);
+        let mut trailing = header.clone();
+        trailing.push(0);
+        assert!(read_header(&trailing).is_none());
+        for cut in 1..header.len() {
+            assert!(read_header(&header[..cut]).is_none(), "cut at {cut}");
+        }
     }
 }

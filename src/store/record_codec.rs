@@ -18,7 +18,7 @@ use super::model::{DeliveryStatus, MessageMeta, MessageStatus};
 use super::record::{self, DestRecord, MessageRecord, PayloadSource, QueueEntry};
 
 /// The first byte of a binary record (a JSON record starts with `{`).
-const VERSION: u8 = 1;
+pub(super) const VERSION: u8 = 1;
 
 /// Encodes `record`.
 pub(crate) fn encode(record: &MessageRecord) -> Vec<u8> {
@@ -194,7 +194,7 @@ fn delivery_from_code(code: u8) -> Option<DeliveryStatus> {
     })
 }
 
-fn payload_code(source: PayloadSource) -> u8 {
+pub(super) fn payload_code(source: PayloadSource) -> u8 {
     match source {
         PayloadSource::Own => 0,
         PayloadSource::Raw => 1,
@@ -202,7 +202,7 @@ fn payload_code(source: PayloadSource) -> u8 {
     }
 }
 
-fn payload_from_code(code: u8) -> Option<PayloadSource> {
+pub(super) fn payload_from_code(code: u8) -> Option<PayloadSource> {
     Some(match code {
         0 => PayloadSource::Own,
         1 => PayloadSource::Raw,
@@ -211,7 +211,7 @@ fn payload_from_code(code: u8) -> Option<PayloadSource> {
     })
 }
 
-fn put_uint(out: &mut Vec<u8>, mut value: u64) {
+pub(super) fn put_uint(out: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {
         out.push((value as u8) | 0x80);
         value >>= 7;
@@ -219,7 +219,7 @@ fn put_uint(out: &mut Vec<u8>, mut value: u64) {
     out.push(value as u8);
 }
 
-fn put_str(out: &mut Vec<u8>, s: &str) {
+pub(super) fn put_str(out: &mut Vec<u8>, s: &str) {
     put_uint(out, s.len() as u64);
     out.extend_from_slice(s.as_bytes());
 }
@@ -235,23 +235,28 @@ fn put_opt(out: &mut Vec<u8>, value: Option<u64>) {
 }
 
 /// A cursor over a binary record; every read is `None` past the end.
-struct Reader<'a> {
+pub(super) struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
 }
 
-impl Reader<'_> {
-    fn remaining(&self) -> usize {
+impl<'a> Reader<'a> {
+    /// Reads `bytes` from the start.
+    pub(super) fn new(bytes: &'a [u8]) -> Self {
+        Reader { bytes, at: 0 }
+    }
+
+    pub(super) fn remaining(&self) -> usize {
         self.bytes.len() - self.at
     }
 
-    fn byte(&mut self) -> Option<u8> {
+    pub(super) fn byte(&mut self) -> Option<u8> {
         let b = *self.bytes.get(self.at)?;
         self.at += 1;
         Some(b)
     }
 
-    fn uint(&mut self) -> Option<u64> {
+    pub(super) fn uint(&mut self) -> Option<u64> {
         let mut value = 0u64;
         for shift in (0..64).step_by(7) {
             let b = self.byte()?;
@@ -263,7 +268,7 @@ impl Reader<'_> {
         None
     }
 
-    fn string(&mut self) -> Option<String> {
+    pub(super) fn string(&mut self) -> Option<String> {
         let len = usize::try_from(self.uint()?).ok()?;
         let end = self.at.checked_add(len)?;
         let s = std::str::from_utf8(self.bytes.get(self.at..end)?).ok()?;

@@ -15,8 +15,12 @@ fn header_pieces<'a>(original: &Message<'a>) -> [&'a [u8]; 19] {
     let header = original.header().raw();
     let separator = original.delimiters().field;
     let mut pieces: [&[u8]; 19] = [&[]; 19];
-    for (slot, piece) in pieces.iter_mut().zip(header.split(|&b| b == separator)) {
-        *slot = piece;
+    let mut start = 0;
+    let mut ends = memchr::memchr_iter(separator, header).chain(std::iter::once(header.len()));
+    for slot in pieces.iter_mut() {
+        let Some(end) = ends.next() else { break };
+        *slot = &header[start..end];
+        start = end + 1;
     }
     pieces
 }
@@ -132,7 +136,7 @@ pub(super) fn concatenated_ack_bytes(original: &Message<'_>, ack: &Ack) -> Optio
         bytes.push(separator);
         bytes.extend_from_slice(control_id);
     }
-    if bytes.iter().filter(|&&b| b == b'\r' || b == b'\n').count() != 1 {
+    if memchr::memchr2_iter(b'\r', b'\n', &bytes).count() != 1 {
         return None;
     }
     bytes.push(b'\r');
