@@ -259,6 +259,9 @@ fn a_group_journaled_by_its_caller_keeps_order_and_is_synced_by_its_deadline() {
 
     let (first, mut first_answer) = accept(1, &[], interval);
     let (second, mut second_answer) = accept(2, &[], interval);
+    // The thread holds the state while it starts (and its first look at the deadlines): a
+    // caller finding it held leaves the accepts to it, which wakes nobody.
+    wait_until_started_and_idle(&shared);
     let wake = lead(&shared, vec![first, second], None);
     assert!(wake, "a new deadline wakes the thread");
     assert_eq!(answered(&mut first_answer), 1);
@@ -306,6 +309,18 @@ fn journaling_writer(
     .with_journal_dir(dir.to_path_buf());
     let shared = writer.shared();
     (sender, shared, std::thread::spawn(move || writer.run()))
+}
+
+/// Returns once the writer thread has started its helpers and, with nothing to do, waits for
+/// a request without holding the state.
+fn wait_until_started_and_idle(shared: &SharedWriter) {
+    let started = Instant::now();
+    while shared.lock().applier_thread.is_none() {
+        assert!(started.elapsed() < Duration::from_secs(5), "never started");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // After starting, one look at the (absent) deadlines, then a wait for requests.
+    std::thread::sleep(Duration::from_millis(50));
 }
 
 /// Journals `requests` on the caller's thread (or leaves them to the thread, if it holds the
