@@ -16,7 +16,7 @@ use serde::Deserialize;
 use super::error::StoreError;
 use super::model::{MessageId, MessageMeta, MessageStatus, NewDelivery, NewMessage};
 use super::record::{PayloadSource, payload_sources};
-use super::record_codec::{self, payload_code, payload_from_code, put_str, put_uint};
+use super::record_codec::{self, payload_code, payload_from_code, put_outcome, put_str, put_uint};
 
 /// Bytes before the body: length and checksum.
 const FRAME_HEADER: usize = 8;
@@ -98,19 +98,13 @@ fn put_header(out: &mut Vec<u8>, msg: &NewMessage, sources: &[PayloadSource]) {
     put_str(out, &msg.channel);
     put_str(out, &msg.peer);
     put_uint(out, msg.received_at_ms);
-    put_str(out, &msg.meta.message_type);
-    put_str(out, &msg.meta.trigger);
-    put_str(out, &msg.meta.control_id);
-    put_str(out, &msg.meta.patient_id);
-    out.push(msg.status.code());
-    match &msg.error {
-        Some(error) => {
-            out.push(1);
-            put_str(out, error);
-        }
-        None => out.push(0),
-    }
-    out.push(u8::from(msg.transformed.is_some()));
+    put_outcome(
+        out,
+        &msg.meta,
+        msg.status,
+        msg.error.as_deref(),
+        msg.transformed.is_some(),
+    );
     put_uint(out, msg.deliveries.len() as u64);
     for (delivery, source) in msg.deliveries.iter().zip(sources) {
         put_str(out, &delivery.destination);
@@ -127,23 +121,7 @@ fn read_header(bytes: &[u8]) -> Option<Header> {
     let channel = r.string()?;
     let peer = r.string()?;
     let received_at_ms = r.uint()?;
-    let meta = MessageMeta {
-        message_type: r.string()?,
-        trigger: r.string()?,
-        control_id: r.string()?,
-        patient_id: r.string()?,
-    };
-    let status = MessageStatus::from_code(r.byte()?)?;
-    let error = match r.byte()? {
-        0 => None,
-        1 => Some(r.string()?),
-        _ => return None,
-    };
-    let transformed = match r.byte()? {
-        0 => false,
-        1 => true,
-        _ => return None,
-    };
+    let (meta, status, error, transformed) = r.outcome()?;
     let count = usize::try_from(r.uint()?).ok()?;
     // Each destination takes at least two bytes: a bad count cannot make a huge allocation.
     let mut destinations = Vec::with_capacity(count.min(r.remaining() / 2));

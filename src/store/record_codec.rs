@@ -28,19 +28,13 @@ pub(crate) fn encode(record: &MessageRecord) -> Vec<u8> {
     put_str(&mut out, &record.peer);
     put_uint(&mut out, record.received_at_ms);
     put_uint(&mut out, record.updated_at_ms);
-    put_str(&mut out, &record.meta.message_type);
-    put_str(&mut out, &record.meta.trigger);
-    put_str(&mut out, &record.meta.control_id);
-    put_str(&mut out, &record.meta.patient_id);
-    out.push(record.status.code());
-    match &record.error {
-        Some(error) => {
-            out.push(1);
-            put_str(&mut out, error);
-        }
-        None => out.push(0),
-    }
-    out.push(u8::from(record.transformed));
+    put_outcome(
+        &mut out,
+        &record.meta,
+        record.status,
+        record.error.as_deref(),
+        record.transformed,
+    );
     put_uint(&mut out, record.destinations.len() as u64);
     for dest in &record.destinations {
         put_str(&mut out, &dest.name);
@@ -82,23 +76,7 @@ fn decode_binary(bytes: &[u8]) -> Option<MessageRecord> {
     let peer = r.string()?;
     let received_at_ms = r.uint()?;
     let updated_at_ms = r.uint()?;
-    let meta = MessageMeta {
-        message_type: r.string()?,
-        trigger: r.string()?,
-        control_id: r.string()?,
-        patient_id: r.string()?,
-    };
-    let status = MessageStatus::from_code(r.byte()?)?;
-    let error = match r.byte()? {
-        0 => None,
-        1 => Some(r.string()?),
-        _ => return None,
-    };
-    let transformed = match r.byte()? {
-        0 => false,
-        1 => true,
-        _ => return None,
-    };
+    let (meta, status, error, transformed) = r.outcome()?;
     let count = usize::try_from(r.uint()?).ok()?;
     // Each destination takes at least six bytes: a bad count cannot make a huge allocation.
     let mut destinations = Vec::with_capacity(count.min(r.remaining() / 6));
@@ -211,6 +189,30 @@ pub(super) fn payload_from_code(code: u8) -> Option<PayloadSource> {
     })
 }
 
+/// Writes what a message's header said and what became of it: the fields a database record
+/// and a journal record share, in this order (read back by [`Reader::outcome`]).
+pub(super) fn put_outcome(
+    out: &mut Vec<u8>,
+    meta: &MessageMeta,
+    status: MessageStatus,
+    error: Option<&str>,
+    transformed: bool,
+) {
+    put_str(out, &meta.message_type);
+    put_str(out, &meta.trigger);
+    put_str(out, &meta.control_id);
+    put_str(out, &meta.patient_id);
+    out.push(status.code());
+    match error {
+        Some(error) => {
+            out.push(1);
+            put_str(out, error);
+        }
+        None => out.push(0),
+    }
+    out.push(u8::from(transformed));
+}
+
 pub(super) fn put_uint(out: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {
         out.push((value as u8) | 0x80);
@@ -274,6 +276,29 @@ impl<'a> Reader<'a> {
         let s = std::str::from_utf8(self.bytes.get(self.at..end)?).ok()?;
         self.at = end;
         Some(s.to_owned())
+    }
+
+    /// What [`put_outcome`] wrote: the header's fields, the status, the error and whether
+    /// the message was transformed.
+    pub(super) fn outcome(&mut self) -> Option<(MessageMeta, MessageStatus, Option<String>, bool)> {
+        let meta = MessageMeta {
+            message_type: self.string()?,
+            trigger: self.string()?,
+            control_id: self.string()?,
+            patient_id: self.string()?,
+        };
+        let status = MessageStatus::from_code(self.byte()?)?;
+        let error = match self.byte()? {
+            0 => None,
+            1 => Some(self.string()?),
+            _ => return None,
+        };
+        let transformed = match self.byte()? {
+            0 => false,
+            1 => true,
+            _ => return None,
+        };
+        Some((meta, status, error, transformed))
     }
 
     fn body(&mut self) -> Option<Option<BodyRef>> {
