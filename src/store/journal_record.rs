@@ -21,7 +21,8 @@ use super::record_codec::{self, payload_code, payload_from_code, put_outcome, pu
 /// Bytes before the body: length and checksum.
 const FRAME_HEADER: usize = 8;
 
-/// The header of a record: everything but the bulk bytes, as read back.
+/// The header of a record: everything but the bulk bytes, as read back. `Deserialize` reads
+/// the JSON headers of earlier versions (which left out an absent error).
 #[derive(Deserialize)]
 struct Header {
     channel: String,
@@ -29,7 +30,7 @@ struct Header {
     received_at_ms: u64,
     meta: MessageMeta,
     status: MessageStatus,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     error: Option<String>,
     transformed: bool,
     destinations: Vec<(String, PayloadSource)>,
